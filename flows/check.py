@@ -1,0 +1,185 @@
+"""The content checker behind ``python -m flows check``.
+
+Finds what would hurt a user: a button leading nowhere, a screen nobody can reach or leave, a
+screen without the quick exit, a text Telegram would refuse, a first line that gives the topic away
+in a notification, or a translation that is missing, empty or fuzzy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+
+from flows.catalog import LOCALES_DIR, placeholders, read_catalog
+from flows.engine import NAV_LABELS, State, keys
+from flows.loader import CONTENT_DIR, HOME, LANGUAGE, Book, FlowErrors, load_book, screen_targets
+from flows.markup import MarkupError, visible_text
+from flows.messages import ROOT, used_msgids
+from flows.schema import LANGUAGES, Action, Nav
+
+# Telegram's limits (Bot API): characters per message after entity parsing; buttons per keyboard
+# and per row. Callback data (64 bytes) is a short nonce and a button index below 100, so the
+# button count bounds it.
+MESSAGE_CHARS = 4096
+MAX_KEYS = 100
+MAX_ROW = 8
+MAX_LABEL_CHARS = 64
+# Room kept for the one-line notice the bot may put above a screen ("Please use the buttons").
+NOTICE_ROOM = 300
+
+# Words that must not stand in the first line of a message: it shows in notification previews and
+# in the chat list, on a phone an abuser may see. Lower-case stems, matched as substrings.
+REVEALING = {
+    "en": ("violen", "abus", "police", "rape", "assault", "victim", "shelter", "crisis", "danger",
+           "beat", "report", "112", "102", "111"),
+    "ru": ("насил", "избие", "побо", "полиц", "изнасил", "жертв", "угроз", "опасн", "убежищ",
+           "кризис", "абьюз", "заявлен", "агресс", "112", "102", "111"),
+    "kk": ("зорлық", "зомбылық", "полиция", "қорлау", "қауіп", "құрбан", "дағдарыс", "баспана",
+           "соққы", "шабуыл", "112", "102", "111"),
+}
+
+
+def check(content: Path = CONTENT_DIR, locales: Path = LOCALES_DIR, root: Path = ROOT) -> list[str]:
+    """Every problem found, one precise line each; an empty list means the content is sound."""
+    try:
+        book = load_book(content)
+    except FlowErrors as exc:
+        return [str(e) for e in exc.errors]
+    problems = list(_structure(book))
+    problems += _translations(book, locales, root)
+    return problems
+
+
+def _where(book: Book, ref: str) -> str:
+    flow_id, name = ref.split(".", 1)
+    return f"{book.files[flow_id]}: screen '{name}'"
+
+
+def _edges(book: Book, ref: str) -> Iterator[str]:
+    flow_id = book.flow_of(ref)
+    screen = book.screen(ref)
+    yield from screen_targets(flow_id, screen)
+    for key in keys(book, State(locale="en", screen=ref)):
+        if key.kind == "nav" and key.value == Nav.BACK:
+            yield book.parent(ref)
+        elif key.kind == "nav" and key.value == Nav.HOME:
+            yield HOME
+        elif key.kind == "nav" and key.value == Nav.LANGUAGE:
+            yield LANGUAGE
+        elif key.kind == "action" and key.action is Action.SET_LANGUAGE:
+            yield key.target or HOME
+        elif key.kind == "action" and key.action is Action.DISCARD:
+            yield key.target or HOME
+
+
+def _reachable(book: Book, starts: tuple[str, ...]) -> set[str]:
+    seen = set(starts)
+    queue = deque(starts)
+    while queue:
+        for nxt in _edges(book, queue.popleft()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def _structure(book: Book) -> Iterator[str]:
+    reachable = _reachable(book, (LANGUAGE, HOME))
+    for ref in book.screens:
+        where = _where(book, ref)
+        if ref not in reachable:
+            yield f"{where}: unreachable from the language choice and the main menu"
+        screen_keys = keys(book, State(locale="en", screen=ref))
+        exits = [k for k in screen_keys
+                 if (k.kind == "nav" and k.value == Nav.EXIT) or k.action is Action.EXIT]
+        if not exits:
+            yield f"{where}: no quick exit button"
+        if ref not in (HOME, LANGUAGE):
+            ways = [k for k in screen_keys
+                    if (k.kind == "nav" and k.value in (Nav.BACK, Nav.HOME)) or k.target == HOME]
+            if not ways:
+                yield f"{where}: no way back or home"
+        if HOME not in _reachable(book, (ref,)):
+            yield f"{where}: the main menu cannot be reached from here"
+        if len(screen_keys) > MAX_KEYS:
+            yield f"{where}: {len(screen_keys)} buttons, Telegram allows {MAX_KEYS}"
+        rows: dict[int, int] = {}
+        for k in screen_keys:
+            rows[k.row] = rows.get(k.row, 0) + 1
+        for row, count in rows.items():
+            if count > MAX_ROW:
+                yield f"{where}: row {row + 1} has {count} buttons, Telegram allows {MAX_ROW}"
+
+
+def _screen_msgids(book: Book) -> tuple[set[str], set[str]]:
+    """(message texts, button labels) named by the flows."""
+    texts: set[str] = set()
+    labels: set[str] = set(NAV_LABELS.values())
+    for ref, screen in book.screens.items():
+        texts.add(screen.text)
+        for key in keys(book, State(locale="en", screen=ref)):
+            labels.add(key.label)
+        if screen.question is not None:
+            for msgid in (screen.question.limit_notice, screen.question.title):
+                if msgid:
+                    texts.add(msgid)
+    return texts, labels
+
+
+def _translations(book: Book, locales: Path, root: Path) -> list[str]:
+    problems: list[str] = []
+    used = used_msgids(root)
+    texts, labels = _screen_msgids(book)
+    code_texts = {m for m in used if m not in labels and not m.startswith(("nav.", "language."))}
+    templates: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        try:
+            catalog = read_catalog(lang, locales)
+        except OSError as exc:
+            problems.append(f"locales/{lang}: cannot read the catalog ({exc.strerror})")
+            continue
+        po = f"locales/{lang}/LC_MESSAGES/messages.po"
+        for msgid, places in sorted(used.items()):
+            message = catalog.get(msgid)
+            if message is None:
+                problems.append(f"{po}: msgid '{msgid}' is missing (used at {places[0]})")
+                continue
+            if message.fuzzy:
+                problems.append(f"{po}: msgid '{msgid}' is fuzzy")
+            string = message.string if isinstance(message.string, str) else ""
+            if not string.strip():
+                problems.append(f"{po}: msgid '{msgid}' is empty")
+                continue
+            templates.setdefault(msgid, {})[lang] = string
+            problems += _text_limits(po, lang, msgid, string,
+                                     is_label=msgid in labels,
+                                     is_message=msgid in texts or msgid in code_texts)
+    for msgid, by_lang in sorted(templates.items()):
+        names = {lang: placeholders(t) for lang, t in by_lang.items()}
+        if len(set(names.values())) > 1:
+            listed = ", ".join(f"{lang}: {sorted(n)}" for lang, n in names.items())
+            problems.append(f"locales: msgid '{msgid}' has different placeholders ({listed})")
+    return problems
+
+
+def _text_limits(po: str, lang: str, msgid: str, string: str, *, is_label: bool,
+                 is_message: bool) -> list[str]:
+    problems: list[str] = []
+    try:
+        shown = visible_text(string)
+    except MarkupError as exc:
+        return [f"{po}: msgid '{msgid}': {exc}"]
+    if is_label and len(shown) > MAX_LABEL_CHARS:
+        problems.append(f"{po}: button '{msgid}' is {len(shown)} characters, "
+                        f"keep labels within {MAX_LABEL_CHARS}")
+    if is_message:
+        if len(shown) + NOTICE_ROOM > MESSAGE_CHARS:
+            problems.append(f"{po}: msgid '{msgid}' is {len(shown)} characters; with room for a "
+                            f"notice it exceeds Telegram's {MESSAGE_CHARS}")
+        first = shown.strip().split("\n", 1)[0].casefold()
+        revealing = [w for w in REVEALING[lang] if w in first]
+        if revealing:
+            problems.append(f"{po}: msgid '{msgid}': the first line reveals the topic in a "
+                            f"notification ({', '.join(revealing)}): {first[:60]!r}")
+    return problems
