@@ -1,0 +1,47 @@
+"""The report vault: sealing reports to caseworker keys (HPKE envelopes), the database, retention.
+
+Imports only the standard library, `cryptography` and `aiosqlite`; never the bot or Telegram.
+"""
+
+from __future__ import annotations
+
+from storage.envelope import open_envelope, seal
+from storage.errors import (
+    BadKeyFile,
+    BadPayload,
+    BadPublicKey,
+    InvalidReport,
+    NotForThisKey,
+    ReportNotFound,
+    StorageError,
+    Tampered,
+    UnknownFormat,
+    VaultError,
+    WrongPassphrase,
+)
+from storage.keys import PrivateKey, PublicKey, generate_keypair, load_recipients, parse_public_key
+from storage.report import Attachment, Report, ReportId
+
+__all__ = [
+    "Attachment",
+    "BadKeyFile",
+    "BadPayload",
+    "BadPublicKey",
+    "InvalidReport",
+    "NotForThisKey",
+    "PrivateKey",
+    "PublicKey",
+    "Report",
+    "ReportId",
+    "ReportNotFound",
+    "StorageError",
+    "Tampered",
+    "UnknownFormat",
+    "VaultError",
+    "WrongPassphrase",
+    "generate_keypair",
+    "load_recipients",
+    "open_envelope",
+    "parse_public_key",
+    "seal",
+]
