@@ -1,0 +1,67 @@
+"""Command line: ``python -m bot run`` and ``python -m bot sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Survivor-safe anonymous reporting bot for Telegram (kk, ru, en).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser(
+        "run",
+        help="poll Telegram (BOT_TOKEN; BOT_API_BASE for another Bot API server); "
+        "with no token, start the offline sandbox",
+        description="Poll the Bot API at BOT_API_BASE with BOT_TOKEN. Without BOT_TOKEN the "
+        "offline sandbox starts instead. Settings come from the environment and a .env file.",
+    )
+    sub.add_parser(
+        "sandbox",
+        help="the real bot against a local Bot API emulator, chatting in this terminal",
+        description="Start a local Bot API emulator on loopback and the real bot against it, "
+        "and chat here: type text, a button's number, /start, /exit; ':q' or Ctrl-D quits. "
+        "Nothing leaves this machine.",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "run" and settings.bot_token:
+        return _run(settings)
+    if args.command == "run":
+        print("No BOT_TOKEN set: starting the offline sandbox instead (nothing leaves this "
+              "machine).", file=sys.stderr)
+    from bot.sandbox import run_sandbox
+
+    return asyncio.run(run_sandbox(settings))
+
+
+def _run(settings: Settings) -> int:
+    from bot.startup import start
+
+    try:
+        return asyncio.run(start(settings))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

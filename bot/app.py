@@ -1,0 +1,157 @@
+"""Assemble the bot: aiogram's Bot and Dispatcher, our middlewares, routers and background wipes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.types import ErrorEvent
+
+from flows.catalog import N_, Translator
+from flows.engine import Notice
+from flows.loader import load_book
+
+from bot.config import Settings
+from bot.conversation import Conversation, ReportSink, ScreenParams
+from bot.handlers import routers
+from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
+from bot.sessions import Clock, Session, SessionStore
+
+log = logging.getLogger(__name__)
+
+ERROR = N_("common.error")
+
+
+class NoStorage(BaseStorage):
+    """aiogram's FSM storage, emptied: sessions live in :class:`SessionStore` instead.
+
+    The default MemoryStorage creates an entry for every chat it is asked about and never drops it.
+    """
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        return None
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        return None
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        return None
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        return {}
+
+    async def close(self) -> None:
+        return None
+
+
+
+
+@dataclass
+class App:
+    """A ready bot: start it with :meth:`run` (polling) or drive ``dp`` directly in tests."""
+
+    settings: Settings
+    bot: Bot
+    dp: Dispatcher
+    conversation: Conversation
+    sessions: SessionStore
+    _sweeper: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def sweep(self) -> int:
+        """Wipe idle conversations now; returns how many."""
+        return await self.conversation.wipe_idle(self.bot)
+
+    async def run(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
+        """Poll for updates until stopped; on a graceful stop every live conversation is wiped."""
+        await self.dp.start_polling(
+            self.bot,
+            handle_signals=handle_signals,
+            polling_timeout=polling_timeout,
+            allowed_updates=["message", "edited_message", "callback_query", "my_chat_member",
+                             "channel_post"],
+        )
+
+    async def stop(self) -> None:
+        """Stop polling (graceful: the shutdown hook wipes every conversation)."""
+        with contextlib.suppress(RuntimeError):
+            await self.dp.stop_polling()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    token: str | None = None,
+    clock: Clock = time.monotonic,
+    report_sink: ReportSink | None = None,
+    screen_params: ScreenParams | None = None,
+    translator: Translator | None = None,
+    sweep_every: float | None = None,
+) -> App:
+    """Wire the bot against ``settings.bot_api_base`` (Telegram or any Bot API server)."""
+    api = TelegramAPIServer.from_base(settings.bot_api_base)
+    bot = Bot(
+        token or settings.bot_token or "",
+        session=AiohttpSession(api=api),
+        default=DefaultBotProperties(parse_mode="HTML", protect_content=True,
+                                     link_preview_is_disabled=True),
+    )
+    sessions = SessionStore(ttl=settings.idle_minutes * 60, cap=settings.max_sessions, clock=clock)
+    bot.session.middleware(RecordSentMessages(sessions))
+    conversation = Conversation(
+        book=load_book(),
+        translator=translator or Translator.load(),
+        sessions=sessions,
+        settings=settings,
+        report_sink=report_sink,
+        screen_params=screen_params,
+    )
+    dp = Dispatcher(storage=NoStorage(), conversation=conversation)
+    dp.update.outer_middleware(PrivateChatsOnly())
+    dp.update.outer_middleware(SessionBinding(conversation, flood_updates=settings.flood_updates,
+                                              flood_seconds=settings.flood_seconds))
+    dp.include_routers(*routers())
+    app = App(settings=settings, bot=bot, dp=dp, conversation=conversation, sessions=sessions)
+    interval = sweep_every or min(30.0, settings.idle_minutes * 60 / 4)
+
+    async def on_startup() -> None:
+        app._sweeper = asyncio.create_task(_sweep_forever(app, interval))
+
+    async def on_shutdown() -> None:
+        if app._sweeper is not None:
+            app._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await app._sweeper
+        wiped = await conversation.wipe_everyone(bot)
+        log.info("shutdown: %d live conversation(s) wiped", wiped)
+
+    async def on_error(event: ErrorEvent, session: Session | None = None) -> bool:
+        log.error("update failed: %s", type(event.exception).__name__, exc_info=event.exception)
+        if session is not None:
+            with contextlib.suppress(TelegramAPIError):
+                await conversation.say(bot, session, Notice(ERROR))
+        return True
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    dp.errors.register(on_error)
+    return app
+
+
+async def _sweep_forever(app: App, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await app.sweep()
+        except Exception as exc:  # the sweeper must outlive any single failure
+            log.error("idle sweep failed: %s", type(exc).__name__)

@@ -1,0 +1,102 @@
+"""Settings from the environment (and a ``.env`` file), validated once at start.
+
+A wrong value stops the bot with one line that names the setting and what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+TELEGRAM_API = "https://api.telegram.org"
+# Inside the checkout, so the bot runs the same from any working directory.
+DEFAULT_VAULT = Path(__file__).resolve().parent.parent / "var" / "reports.sqlite3"
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line meant for the operator."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything an operator can set. See the README's configuration table."""
+
+    bot_token: str | None = None
+    bot_api_base: str = TELEGRAM_API
+    # Minutes of quiet after which a conversation is wiped as if she had tapped exit.
+    idle_minutes: float = 15.0
+    # Hard cap on live sessions; the oldest is wiped and forgotten to make room.
+    max_sessions: int = 20_000
+    # Per chat: more than this many updates within the window get a polite "slow down".
+    flood_updates: int = 40
+    flood_seconds: float = 10.0
+    # After a wipe leave one neutral line ("goodbye") or nothing ("none").
+    exit_message: str = "goodbye"
+    report_recipients: str = ""
+    vault_path: Path = DEFAULT_VAULT
+    retention_days: int = 90
+    organisation: str = ""
+    log_level: str = "WARNING"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a ``.env`` file; ``#`` comments and blank lines are skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{key} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Settings from ``env`` (default: the process environment) over ``env_file`` (default ``.env``)."""
+    merged = read_env_file(env_file or Path(".env"))
+    merged.update(os.environ if env is None else env)
+    token = merged.get("BOT_TOKEN") or None
+    if token is not None and not TOKEN_RE.match(token):
+        raise ConfigError("BOT_TOKEN does not look like a bot token (digits, a colon, then letters)")
+    base = merged.get("BOT_API_BASE") or TELEGRAM_API
+    if not re.match(r"^https?://[^\s/]+", base):
+        raise ConfigError(f"BOT_API_BASE must be an http(s) URL, got {base!r}")
+    exit_message = merged.get("EXIT_MESSAGE", "goodbye").strip().lower() or "goodbye"
+    if exit_message not in ("goodbye", "none"):
+        raise ConfigError(f"EXIT_MESSAGE must be 'goodbye' or 'none', got {exit_message!r}")
+    level = merged.get("LOG_LEVEL", "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return Settings(
+        bot_token=token,
+        bot_api_base=base.rstrip("/"),
+        idle_minutes=_number(merged, "IDLE_MINUTES", 15, 1, 24 * 60),
+        max_sessions=int(_number(merged, "MAX_SESSIONS", 20_000, 10, 10_000_000)),
+        flood_updates=int(_number(merged, "FLOOD_UPDATES", 40, 31, 10_000)),
+        flood_seconds=_number(merged, "FLOOD_SECONDS", 10, 1, 3600),
+        exit_message=exit_message,
+        report_recipients=merged.get("REPORT_RECIPIENTS", "").strip(),
+        vault_path=Path(merged.get("VAULT_PATH") or DEFAULT_VAULT),
+        retention_days=int(_number(merged, "RETENTION_DAYS", 90, 1, 3650)),
+        organisation=merged.get("ORGANISATION", "").strip(),
+        log_level=level,
+    )

@@ -1,0 +1,172 @@
+"""Carry out what the engine decides: show screens, keep the chat short, wipe on exit.
+
+Handlers turn updates into engine events and call :meth:`Conversation.handle`; everything that
+sends, edits or deletes a message of the conversation goes through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+
+from flows.catalog import N_, Translator
+from flows.engine import Event, Exit, Notice, Submit, step, submitted
+from flows.loader import Book
+
+from bot.config import Settings
+from bot.render import language_of, notice_text, render
+from bot.sessions import Session, SessionStore, new_nonce
+from bot.wipe import delete_all
+
+log = logging.getLogger(__name__)
+
+GOODBYE = N_("common.goodbye")
+SUBMIT_FAILED = N_("common.submit_failed")
+
+# Seals and stores a report; returns only once it is durably committed. Raises on failure.
+ReportSink = Callable[[Session, Submit], Awaitable[None]]
+# Extra placeholders for a screen's text (a review of answers), computed from the session.
+ScreenParams = Callable[[Session], Mapping[str, object]]
+
+
+class Conversation:
+    """The bot's side of every conversation."""
+
+    def __init__(
+        self,
+        *,
+        book: Book,
+        translator: Translator,
+        sessions: SessionStore,
+        settings: Settings,
+        report_sink: ReportSink | None = None,
+        screen_params: ScreenParams | None = None,
+    ) -> None:
+        self.book = book
+        self.translator = translator
+        self.sessions = sessions
+        self.settings = settings
+        self.report_sink = report_sink
+        self.screen_params = screen_params
+        self._base_params = {
+            "idle": f"{settings.idle_minutes:g}",
+            "organisation": settings.organisation,
+        }
+
+    async def handle(self, bot: Bot, session: Session, event: Event, *,
+                     pressed_message_id: int | None = None) -> None:
+        """Apply ``event``; edit ``pressed_message_id`` in place when the event came from it."""
+        outcome = step(self.book, session.state, event)
+        if isinstance(outcome.effect, Exit):
+            await self.quick_exit(bot, session)
+            return
+        if isinstance(outcome.effect, Submit):
+            await self._submit(bot, session, outcome.effect, pressed_message_id)
+            return
+        session.state = outcome.state
+        await self.show(bot, session, outcome.notice, edit=pressed_message_id)
+
+    async def show(self, bot: Bot, session: Session, notice: Notice | None = None, *,
+                   edit: int | None = None) -> None:
+        """Show the current screen: edit message ``edit`` in place, or send it anew.
+
+        A new screen replaces the previous one, which is deleted, so one live screen stays.
+        """
+        session.nonce = new_nonce()
+        params = dict(self._base_params)
+        if self.screen_params is not None:
+            params.update(self.screen_params(session))
+        rendered = render(self.book, self.translator, session, notice, params)
+        if edit is not None:
+            try:
+                await bot.edit_message_text(chat_id=session.chat_id, message_id=edit,
+                                            text=rendered.text, reply_markup=rendered.markup)
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:
+                    return
+            else:
+                await self._replace_live(bot, session, edit)
+                return
+        sent = await bot.send_message(chat_id=session.chat_id, text=rendered.text,
+                                      reply_markup=rendered.markup)
+        await self._replace_live(bot, session, sent.message_id)
+
+    async def say(self, bot: Bot, session: Session, notice: Notice) -> None:
+        """A short message with no keyboard (recorded for the wipe like any other)."""
+        await bot.send_message(chat_id=session.chat_id,
+                               text=notice_text(self.translator, session, notice))
+
+    async def quick_exit(self, bot: Bot, session: Session) -> None:
+        """Delete the whole conversation, forget the session, maybe leave one neutral line."""
+        self.sessions.drop(session)
+        await self.wipe(bot, session)
+        if self.settings.exit_message == "goodbye":
+            try:
+                await bot.send_message(chat_id=session.chat_id,
+                                       text=self.translator.text(language_of(session), GOODBYE))
+            except TelegramAPIError as exc:
+                log.warning("goodbye line not sent (%s)", type(exc).__name__)
+
+    async def wipe(self, bot: Bot, session: Session) -> None:
+        """Delete every recorded message and drop the draft. Never raises."""
+        ids = list(session.message_ids)
+        session.message_ids.clear()
+        session.attachments.clear()
+        session.state = replace(session.state, answers={})
+        session.live_message_id = None
+        try:
+            await delete_all(bot, session.chat_id, ids)
+        except Exception as exc:  # a wipe must finish quietly whatever happens
+            log.warning("wipe: unexpected %s", type(exc).__name__)
+
+    async def wipe_idle(self, bot: Bot) -> int:
+        """Wipe and forget every conversation quiet for longer than the idle time."""
+        idle = self.sessions.idle()
+        await self._wipe_many(bot, idle)
+        return len(idle)
+
+    async def wipe_everyone(self, bot: Bot) -> int:
+        """Wipe every live conversation (graceful shutdown)."""
+        live = list(self.sessions)
+        await self._wipe_many(bot, live)
+        return len(live)
+
+    async def _wipe_many(self, bot: Bot, sessions: list[Session]) -> None:
+        limit = asyncio.Semaphore(16)
+
+        async def one(session: Session) -> None:
+            async with limit, session.lock:
+                self.sessions.drop(session)
+                await self.wipe(bot, session)
+
+        await asyncio.gather(*(one(s) for s in sessions))
+
+    async def _replace_live(self, bot: Bot, session: Session, message_id: int) -> None:
+        previous = session.live_message_id
+        session.live_message_id = message_id
+        if previous is not None and previous != message_id:
+            try:
+                await bot.delete_message(chat_id=session.chat_id, message_id=previous)
+                session.forget_message(previous)
+            except TelegramAPIError:
+                pass  # already gone or too old; the wipe will try again
+
+    async def _submit(self, bot: Bot, session: Session, effect: Submit,
+                      pressed_message_id: int | None) -> None:
+        if self.report_sink is None:
+            await self.show(bot, session, Notice(SUBMIT_FAILED), edit=pressed_message_id)
+            return
+        try:
+            await self.report_sink(session, effect)
+        except Exception as exc:  # the draft stays in memory so she can try again
+            log.error("report not stored (%s)", type(exc).__name__)
+            await self.show(bot, session, Notice(SUBMIT_FAILED), edit=pressed_message_id)
+            return
+        session.state = submitted(session.state, effect)
+        session.attachments.clear()
+        await self.show(bot, session, edit=pressed_message_id)

@@ -1,0 +1,78 @@
+"""Everything else: updates become engine events; the conversation shows what comes next."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message
+
+from flows.catalog import N_
+from flows.engine import Command as CommandEvent
+from flows.engine import Media, Notice, Press, Start, Text
+
+from bot.conversation import Conversation
+from bot.render import Tap, notice_text
+from bot.sessions import Session
+
+router = Router(name="flow")
+
+EXPIRED = N_("common.expired")
+MEDIA_NOT_NEEDED = N_("common.media_not_needed")
+
+# Telegram allows 4096 characters per message; anything longer is not a real typed answer.
+MAX_TYPED = 4096
+
+
+@router.message(CommandStart())
+async def start(message: Message, bot: Bot, session: Session, conversation: Conversation) -> None:
+    await conversation.handle(bot, session, Start())
+
+
+@router.message(Command("menu", "language", "back"))
+async def known_command(message: Message, command: CommandObject, bot: Bot, session: Session,
+                        conversation: Conversation) -> None:
+    await conversation.handle(bot, session, CommandEvent(command.command.lower()))
+
+
+@router.message(F.text.startswith("/"))
+async def other_command(message: Message, bot: Bot, session: Session,
+                        conversation: Conversation) -> None:
+    await conversation.handle(bot, session, CommandEvent("unknown"))
+
+
+@router.callback_query(Tap.filter())
+async def press(callback: CallbackQuery, callback_data: Tap, bot: Bot, session: Session,
+                conversation: Conversation) -> None:
+    pressed = callback.message.message_id if callback.message else None
+    if callback_data.n != session.nonce:
+        await _expired(callback, bot, session, conversation, pressed)
+        return
+    await callback.answer()
+    await conversation.handle(bot, session, Press(callback_data.i), pressed_message_id=pressed)
+
+
+@router.callback_query()
+async def forged(callback: CallbackQuery, bot: Bot, session: Session,
+                 conversation: Conversation) -> None:
+    pressed = callback.message.message_id if callback.message else None
+    await _expired(callback, bot, session, conversation, pressed)
+
+
+async def _expired(callback: CallbackQuery, bot: Bot, session: Session,
+                   conversation: Conversation, pressed: int | None) -> None:
+    notice = Notice(EXPIRED)
+    await callback.answer(notice_text(conversation.translator, session, notice))
+    await conversation.show(bot, session, notice, edit=pressed)
+
+
+@router.message(F.text)
+async def text(message: Message, bot: Bot, session: Session, conversation: Conversation) -> None:
+    typed = (message.text or "")[:MAX_TYPED]
+    await conversation.handle(bot, session, Text(typed))
+
+
+@router.message()
+async def anything_else(message: Message, bot: Bot, session: Session,
+                        conversation: Conversation) -> None:
+    """Photos, stickers, voice and the rest: a kind answer, never silence."""
+    await conversation.show(bot, session, Notice(MEDIA_NOT_NEEDED))

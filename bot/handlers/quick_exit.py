@@ -1,0 +1,30 @@
+"""The quick exit: the exit button (from any message, even a stale one), /exit, and typed words."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from flows.engine import is_exit_word
+
+from bot.conversation import Conversation
+from bot.render import QuickExit
+from bot.sessions import Session
+
+router = Router(name="quick_exit")
+
+
+@router.callback_query(QuickExit.filter())
+async def exit_button(callback: CallbackQuery, bot: Bot, session: Session,
+                      conversation: Conversation) -> None:
+    # Answer first: the spinner stops at once, and the answer cannot fail on a deleted message.
+    await callback.answer()
+    await conversation.quick_exit(bot, session)
+
+
+@router.message(Command("exit", "quit", "stop"))
+@router.message(F.text.func(is_exit_word))
+async def exit_typed(message: Message, bot: Bot, session: Session,
+                     conversation: Conversation) -> None:
+    await conversation.quick_exit(bot, session)

@@ -1,0 +1,65 @@
+"""Logging that cannot carry who a user is or what she wrote.
+
+Every record is scrubbed where it is created, so no handler (the operator's, pytest's) ever sees an
+unscrubbed one: long numbers (user, chat and message ids), @usernames and bot tokens are replaced,
+and an exception keeps its type and its stack but never its message, which may quote user input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import traceback
+from typing import Any
+
+_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+_NUMBER = re.compile(r"(?<![\w.])-?\d{5,}")
+_HANDLE = re.compile(r"@[A-Za-z0-9_]{3,}")
+
+_installed = False
+
+
+def scrub(text: str) -> str:
+    """``text`` with tokens, long numbers and @handles blanked out."""
+    text = _TOKEN.sub("<token>", text)
+    text = _NUMBER.sub("<n>", text)
+    return _HANDLE.sub("@<user>", text)
+
+
+def _scrubbing_factory(factory: Any) -> Any:
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record: logging.LogRecord = factory(*args, **kwargs)
+        try:
+            record.msg = scrub(record.getMessage())
+        except Exception:  # a malformed log call must not become a crash
+            record.msg = scrub(str(record.msg))
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            stack = "".join(traceback.format_tb(exc.__traceback__))
+            record.exc_text = scrub(f"Traceback (message withheld):\n{stack}{type(exc).__name__}")
+            record.exc_info = None
+        return record
+
+    return make
+
+
+def install_scrubbing() -> None:
+    """Scrub every log record this process creates from now on (idempotent)."""
+    global _installed
+    if not _installed:
+        logging.setLogRecordFactory(_scrubbing_factory(logging.getLogRecordFactory()))
+        _installed = True
+
+
+def configure_logging(level: str) -> None:
+    """Plain lines on stderr, no timestamps: a log line must not tell when someone wrote."""
+    install_scrubbing()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiogram logs every handled update at INFO: that is a record of someone's action and its time.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)

@@ -1,0 +1,86 @@
+"""Turn the engine's current screen into a Telegram message: translated text and inline keyboard."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from flows.catalog import Translator
+from flows.engine import Key, Notice, keys
+from flows.loader import LANGUAGE, Book
+from flows.schema import Action, Nav
+
+from bot.sessions import Session
+
+
+class Tap(CallbackData, prefix="t"):
+    """A button of the current screen: the screen's nonce and the button's index.
+
+    A press whose nonce is not the session's current one is stale or forged and is refused.
+    """
+
+    n: str
+    i: int
+
+
+class QuickExit(CallbackData, prefix="x"):
+    """The exit button. Carries nothing, so it works from any message, even after a restart."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    markup: InlineKeyboardMarkup
+
+
+def language_of(session: Session) -> str | None:
+    """The language to speak: the chosen one, else the one Telegram suggested."""
+    return session.state.locale or session.preselect
+
+
+def render(
+    book: Book,
+    translator: Translator,
+    session: Session,
+    notice: Notice | None = None,
+    params: Mapping[str, object] | None = None,
+) -> Rendered:
+    """The current screen of ``session`` as text and keyboard, with ``notice`` above it.
+
+    ``params`` fill the screen text's placeholders; they are escaped, never read as markup.
+    """
+    lang = language_of(session)
+    state = session.state
+    screen_ref = state.screen or LANGUAGE
+    safe = {k: html.escape(str(v), quote=False) for k, v in (params or {}).items()}
+    body = translator.text(lang, book.screen(screen_ref).text, safe)
+    if notice is not None:
+        note_params = {k: html.escape(str(v), quote=False) for k, v in notice.params.items()}
+        body = f"<i>{translator.text(lang, notice.msgid, note_params)}</i>\n\n{body}"
+    rows: dict[int, list[InlineKeyboardButton]] = {}
+    for key in keys(book, state):
+        rows.setdefault(key.row, []).append(_button(translator, lang, session, key))
+    return Rendered(text=body, markup=InlineKeyboardMarkup(inline_keyboard=list(rows.values())))
+
+
+def notice_text(translator: Translator, session: Session, notice: Notice) -> str:
+    """A notice on its own, for answers that need no screen (a toast, a short reply)."""
+    params = {k: html.escape(str(v), quote=False) for k, v in notice.params.items()}
+    return translator.text(language_of(session), notice.msgid, params)
+
+
+def _button(translator: Translator, lang: str | None, session: Session, key: Key) -> InlineKeyboardButton:
+    label = translator.text(lang, key.label)
+    if key.checked is not None:
+        label = f"{'✅' if key.checked else '▫️'} {label}"
+    elif key.action is Action.SET_LANGUAGE and key.value == language_of(session):
+        label = f"✓ {label}"
+    if key.action is Action.EXIT or (key.kind == "nav" and key.value == Nav.EXIT):
+        data = QuickExit().pack()
+    else:
+        data = Tap(n=session.nonce, i=key.index).pack()
+    return InlineKeyboardButton(text=label, callback_data=data)

@@ -1,0 +1,102 @@
+"""Live conversations, in memory only, with a time to live and a hard cap.
+
+aiogram's MemoryStorage and SimpleEventIsolation never forget a chat, so this store replaces both:
+each session carries its own lock, and the lock goes when the session goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from flows.engine import State
+
+Clock = Callable[[], float]
+
+
+def new_nonce() -> str:
+    """A short random token that makes the current keyboard's buttons unguessable."""
+    return secrets.token_urlsafe(6)
+
+
+@dataclass(slots=True, eq=False)
+class Session:
+    """One chat's live state. Never written anywhere."""
+
+    chat_id: int
+    last_seen: float
+    state: State = field(default_factory=State)
+    # The language Telegram reports, used only to preselect a button at first contact.
+    preselect: str | None = None
+    # Every message of the conversation, both sides, in the order seen: what the wipe deletes.
+    message_ids: list[int] = field(default_factory=list)
+    # The message showing the current screen, edited in place where that reads naturally.
+    live_message_id: int | None = None
+    nonce: str = field(default_factory=new_nonce)
+    recent: deque[float] = field(default_factory=deque)
+    flood_warned: bool = False
+    # Attachment handles -> bytes, for a report draft; sealed on submit, dropped on exit.
+    attachments: dict[str, bytes] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def record(self, message_id: int) -> None:
+        """Remember a message of this conversation so the wipe can delete it."""
+        self.message_ids.append(message_id)
+
+    def forget_message(self, message_id: int) -> None:
+        if message_id in self.message_ids:
+            self.message_ids.remove(message_id)
+
+
+class SessionStore:
+    """Sessions by chat id, least recently seen first."""
+
+    def __init__(self, *, ttl: float, cap: int, clock: Clock = time.monotonic) -> None:
+        self.ttl = ttl
+        self.cap = cap
+        self.clock = clock
+        self._sessions: OrderedDict[int, Session] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(list(self._sessions.values()))
+
+    def get(self, chat_id: int) -> Session | None:
+        return self._sessions.get(chat_id)
+
+    def touch(self, chat_id: int) -> tuple[Session, list[Session]]:
+        """The chat's session (created if new), marked as just seen; and any evicted to fit the cap."""
+        now = self.clock()
+        session = self._sessions.get(chat_id)
+        if session is not None:
+            session.last_seen = now
+            self._sessions.move_to_end(chat_id)
+            return session, []
+        evicted: list[Session] = []
+        while len(self._sessions) >= self.cap:
+            _, oldest = self._sessions.popitem(last=False)
+            evicted.append(oldest)
+        session = Session(chat_id=chat_id, last_seen=now)
+        self._sessions[chat_id] = session
+        return session, evicted
+
+    def drop(self, session: Session) -> None:
+        """Forget ``session`` if it is still the chat's current one."""
+        if self._sessions.get(session.chat_id) is session:
+            del self._sessions[session.chat_id]
+
+    def idle(self) -> list[Session]:
+        """Sessions quiet for longer than the time to live, oldest first."""
+        deadline = self.clock() - self.ttl
+        out: list[Session] = []
+        for session in self._sessions.values():
+            if session.last_seen > deadline:
+                break  # ordered by last_seen: the rest are newer
+            out.append(session)
+        return out

@@ -1,0 +1,58 @@
+"""The quick exit's wipe: delete every recorded message of a conversation, both sides.
+
+It must finish whatever Telegram says: ids that are gone or older than 48 hours are skipped by
+``deleteMessages``; rate limits are waited out; other failures are swallowed, never shown to her.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # deleteMessages takes at most 100 ids per call
+ATTEMPTS = 5  # per batch, for rate limits and passing server or network faults
+MAX_RETRY_AFTER = 30.0  # never keep a shutdown waiting longer than this on one batch
+
+
+def batches(ids: Sequence[int], size: int = BATCH) -> list[list[int]]:
+    """``ids`` without duplicates, in order, cut into lists of at most ``size``."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+async def delete_all(bot: Bot, chat_id: int, ids: Sequence[int]) -> int:
+    """Delete ``ids`` in ``chat_id``; returns how many batches could not be confirmed."""
+    failed = 0
+    for batch in batches(ids):
+        if not await _delete_batch(bot, chat_id, batch):
+            failed += 1
+    if failed:
+        log.warning("wipe: %d batch(es) could not be confirmed", failed)
+    return failed
+
+
+async def _delete_batch(bot: Bot, chat_id: int, batch: list[int]) -> bool:
+    for attempt in range(ATTEMPTS):
+        try:
+            await bot.delete_messages(chat_id=chat_id, message_ids=batch)
+            return True
+        except TelegramRetryAfter as exc:
+            await asyncio.sleep(min(float(exc.retry_after), MAX_RETRY_AFTER))
+        except (TelegramServerError, TelegramNetworkError):
+            await asyncio.sleep(0.2 * 2**attempt)
+        except TelegramAPIError as exc:
+            # Bad request or forbidden (she blocked the bot): nothing more can be deleted.
+            log.warning("wipe: batch refused (%s)", type(exc).__name__)
+            return False
+    return False

@@ -1,0 +1,119 @@
+"""The content checker finds each fault it promises to, precisely; the shipped content is clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+
+from flows.__main__ import main as flows_main
+from flows.check import check
+
+LANG = """
+flow: language
+start: choose
+screens:
+  choose:
+    text: language.choose.text
+    buttons:
+      - {label: language.en, action: set_language, value: en}
+    nav: [exit]
+"""
+
+
+def write(root: Path, main_yaml: str, texts: dict[str, str], *, fuzzy: set[str] = frozenset(),
+          only: str | None = None) -> None:
+    content = root / "flows" / "content"
+    content.mkdir(parents=True, exist_ok=True)
+    (content / "main.yaml").write_text(main_yaml)
+    (content / "language.yaml").write_text(LANG)
+    base = {"language.choose.text": "Hello", "language.en": "English"}
+    for lang in ("kk", "ru", "en"):
+        catalog = Catalog(locale=lang, domain="messages")
+        for msgid, string in {**base, **texts}.items():
+            if only is not None and lang != only and msgid in texts:
+                string = "Fine"
+            catalog.add(msgid, string, flags=("fuzzy",) if msgid in fuzzy else ())
+        path = root / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            write_po(f, catalog)
+
+
+def run(root: Path) -> list[str]:
+    return check(root / "flows" / "content", root / "locales", root)
+
+
+MENU = """
+flow: main
+start: menu
+screens:
+  menu:
+    text: main.menu.text
+    buttons: [{label: main.menu.go, go: page}]
+    nav: [exit]
+  page:
+    text: main.page.text
+{extra}
+"""
+OK_TEXTS = {"main.menu.text": "Hello", "main.menu.go": "Go", "main.page.text": "A page"}
+
+
+def test_a_sound_book_passes(tmp_path: Path) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), OK_TEXTS)
+    assert run(tmp_path) == []
+
+
+def test_unreachable_screen(tmp_path: Path) -> None:
+    write(tmp_path, MENU.replace("{extra}", "  lost: {text: main.page.text}"), OK_TEXTS)
+    assert "main.yaml: screen 'lost': unreachable from the language choice and the main menu" in run(tmp_path)
+
+
+def test_screen_without_quick_exit_and_without_way_back(tmp_path: Path) -> None:
+    write(tmp_path, MENU.replace("{extra}", "    nav: [back]").replace("text: main.page.text\n    nav: [back]",
+          "text: main.page.text\n    nav: [back]"), OK_TEXTS)
+    assert "main.yaml: screen 'page': no quick exit button" in run(tmp_path)
+    write(tmp_path, MENU.replace("{extra}", "    nav: [exit]"), OK_TEXTS)
+    assert "main.yaml: screen 'page': no way back or home" in run(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("texts", "fuzzy", "expected"),
+    [
+        ({**OK_TEXTS, "main.page.text": ""}, set(), "msgid 'main.page.text' is empty"),
+        ({k: v for k, v in OK_TEXTS.items() if k != "main.page.text"}, set(),
+         "msgid 'main.page.text' is missing"),
+        (OK_TEXTS, {"main.menu.go"}, "msgid 'main.menu.go' is fuzzy"),
+        ({**OK_TEXTS, "main.page.text": "x" * 4000}, set(), "exceeds Telegram's 4096"),
+        ({**OK_TEXTS, "main.page.text": "<b>bold"}, set(), "can't parse entities"),
+        ({**OK_TEXTS, "main.page.text": "Domestic violence help\nmore"}, set(),
+         "the first line reveals the topic"),
+        ({**OK_TEXTS, "main.menu.go": "y" * 70}, set(), "keep labels within 64"),
+    ],
+)
+def test_translation_faults(tmp_path: Path, texts: dict[str, str], fuzzy: set[str],
+                            expected: str) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), texts, fuzzy=fuzzy)
+    problems = run(tmp_path)
+    assert any(expected in p and "locales/en/LC_MESSAGES/messages.po" in p for p in problems), problems
+
+
+def test_placeholders_must_agree_across_languages(tmp_path: Path) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": "{count} left"}, only="en")
+    assert any("different placeholders" in p for p in run(tmp_path))
+
+
+def test_shipped_content_is_clean_and_cli_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check() == []
+    assert flows_main(["check"]) == 0
+    assert "content is sound" in capsys.readouterr().out
+
+
+def test_cli_exits_non_zero_with_a_precise_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, MENU.replace("{extra}", "  lost: {text: main.page.text}"), OK_TEXTS)
+    monkeypatch.setattr("flows.__main__.check", lambda: run(tmp_path))
+    assert flows_main(["check"]) == 1
+    assert "screen 'lost'" in capsys.readouterr().out
