@@ -1,0 +1,371 @@
+"""The report database: sealed envelopes, the day of receipt, the day of expiry. Nothing else.
+
+- Plaintext never reaches this module's disk writes: `store` seals in memory, then inserts the
+  envelope. No drafts, no temp files (`temp_store=MEMORY`).
+- A report is acknowledged only after its transaction committed with `synchronous=FULL`
+  (design invariant 7): `store` returns only then, and the bot says "received" only after that.
+- Ids are random 128-bit values in a `WITHOUT ROWID` table, so neither ids nor row order say when
+  or in which order reports arrived.
+- `secure_delete=ON` overwrites deleted envelopes; `purge` then truncates the WAL so no copy of a
+  purged envelope lingers in it.
+
+The bot uses the async `Vault`; the caseworker console uses the sync `VaultReader` (read-only) and
+`purge_file`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import quote
+
+import aiosqlite
+
+from storage.envelope import parse, seal
+from storage.errors import ReportNotFound, StorageError, VaultError
+from storage.keys import PublicKey
+from storage.report import Report, ReportId, id_prefix
+
+DEFAULT_RETENTION_DAYS = 90
+
+# Append-only: step N brings `PRAGMA user_version` from N to N + 1. Never edit a released step.
+# The CHECKs hold invariant 1 at the lowest level: a day column cannot take a time of day.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE reports (
+        id BLOB PRIMARY KEY CHECK (length(id) = 16),
+        received_day TEXT NOT NULL CHECK (date(received_day) IS received_day),
+        expires_day TEXT NOT NULL CHECK (date(expires_day) IS expires_day),
+        envelope BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX reports_by_expiry ON reports (expires_day);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_CONNECTION_PRAGMAS = (
+    "PRAGMA secure_delete = ON",  # deleted envelopes are overwritten, not left in free pages
+    "PRAGMA synchronous = FULL",  # a COMMIT is on disk before store() returns
+    "PRAGMA temp_store = MEMORY",  # sorting and temp tables never spill to a temp file
+    "PRAGMA trusted_schema = OFF",
+)
+_INSERT = "INSERT INTO reports (id, received_day, expires_day, envelope) VALUES (?, ?, ?, ?)"
+# The expiry day itself is NOT kept: expires_day is the first day on which the report is gone.
+_PURGE = "DELETE FROM reports WHERE expires_day <= ?"
+_CHECKPOINT = "PRAGMA wal_checkpoint(TRUNCATE)"
+
+Clock = Callable[[], date]
+# Called with "sealed" (before the transaction), "inserted" (inside it, before COMMIT) and
+# "committed". Tests use it to kill the process at each point; production passes nothing.
+CrashHook = Callable[[str], None]
+
+
+def utc_today() -> date:
+    """Today's date in UTC: the default clock. Only the day is ever used."""
+    return datetime.now(UTC).date()
+
+
+def _connect_rw(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in _CONNECTION_PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def migrate(path: Path) -> int:
+    """Create or upgrade the database at `path` to `SCHEMA_VERSION`; returns the version.
+
+    Each step runs in its own transaction together with its `user_version` bump, so a crash
+    leaves the database at a whole step, never between two.
+    """
+    conn = _connect_rw(path)
+    try:
+        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+            raise VaultError(f"cannot switch {path} to WAL journaling")
+        version = _schema_version(conn, path)
+        for number in range(version, SCHEMA_VERSION):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(MIGRATIONS[number]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return SCHEMA_VERSION
+    except sqlite3.DatabaseError as exc:
+        raise VaultError(f"{path} is not a usable report database: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _statements(script: str) -> list[str]:
+    # Migration scripts are ours and contain no semicolons inside literals.
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise VaultError(
+            f"{path} has schema version {version}; this software knows up to {SCHEMA_VERSION}"
+            " (upgrade it)"
+        )
+    return version
+
+
+class Vault:
+    """The bot's handle on the report database. Create with `await Vault.open(...)`."""
+
+    def __init__(
+        self,
+        *,
+        connection: aiosqlite.Connection,
+        recipients: Sequence[PublicKey],
+        retention_days: int,
+        clock: Clock,
+        crash_hook: CrashHook | None,
+    ) -> None:
+        if not recipients:
+            # A vault without recipients would store reports nobody can ever read.
+            raise VaultError("a vault needs at least one recipient key")
+        if retention_days < 1:
+            raise VaultError("retention_days must be at least 1")
+        self._conn = connection
+        self._recipients = tuple(recipients)
+        self._retention = timedelta(days=retention_days)
+        self._clock = clock
+        self._crash_hook = crash_hook
+        # One connection, one transaction at a time: concurrent store() calls queue here.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        recipients: Sequence[PublicKey],
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        clock: Clock = utc_today,
+        crash_hook: CrashHook | None = None,
+    ) -> Vault:
+        """Open (creating or migrating if needed) the vault at `path`."""
+        path = Path(path)
+        await asyncio.to_thread(migrate, path)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            for pragma in _CONNECTION_PRAGMAS:
+                await connection.execute(pragma)
+            return cls(
+                connection=connection,
+                recipients=recipients,
+                retention_days=retention_days,
+                clock=clock,
+                crash_hook=crash_hook,
+            )
+        except BaseException:
+            await connection.close()
+            raise
+
+    def today(self) -> date:
+        """The vault's clock: use `vault.today().isoformat()` as a new report's received_day."""
+        return self._clock()
+
+    async def store(self, report: Report) -> ReportId:
+        """Seal `report` to every recipient and commit it durably. Returns only after COMMIT."""
+        report_id = ReportId.new()
+        # Sealing is CPU work (and may cover megabytes of attachments): keep it off the event loop.
+        envelope = await asyncio.to_thread(seal, report, report_id, self._recipients)
+        expires = report.day + self._retention
+        async with self._lock:
+            self._checkpoint("sealed")
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute(
+                    _INSERT,
+                    (report_id.value, report.received_day, expires.isoformat(), envelope),
+                )
+                self._checkpoint("inserted")
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise
+        self._checkpoint("committed")
+        return report_id
+
+    async def purge(self, today: date | None = None) -> int:
+        """Delete every report whose expiry day is today or earlier; returns how many.
+
+        Then truncates the WAL so that the deleted envelopes leave no copy behind in it.
+        """
+        day = (today or self._clock()).isoformat()
+        async with self._lock:
+            cursor = await self._conn.execute(_PURGE, (day,))
+            deleted = cursor.rowcount
+            await self._conn.execute(_CHECKPOINT)
+        return deleted
+
+    async def count(self) -> int:
+        """Number of stored reports (for health checks; says nothing about content)."""
+        async with self._conn.execute("SELECT count(*) FROM reports") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        """Close the connection. Committed reports are already on disk."""
+        await self._conn.close()
+
+    async def __aenter__(self) -> Vault:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _checkpoint(self, point: str) -> None:
+        if self._crash_hook is not None:
+            self._crash_hook(point)
+
+
+def purge_file(path: Path | str, *, today: date) -> int:
+    """Sync purge for the console and cron: delete reports expired on `today`, truncate the WAL."""
+    path = Path(path)
+    if not path.is_file():
+        raise VaultError(f"database not found: {path}")
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise VaultError(f"cannot open {path} for writing: {exc}") from exc
+    try:
+        for pragma in _CONNECTION_PRAGMAS:
+            conn.execute(pragma)
+        _require_vault(conn, path)
+        deleted = conn.execute(_PURGE, (today.isoformat(),)).rowcount
+        conn.execute(_CHECKPOINT)
+        return deleted
+    except sqlite3.DatabaseError as exc:
+        raise VaultError(f"{path} is not a usable report database: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _require_vault(conn: sqlite3.Connection, path: Path) -> None:
+    if _schema_version(conn, path) < 1:
+        raise VaultError(f"{path} is not a report vault")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    """One row: the id, its two days and the still-sealed envelope."""
+
+    id: ReportId
+    received_day: str
+    expires_day: str
+    envelope: bytes
+
+    @property
+    def size_class(self) -> int | None:
+        """The padded payload size in bytes, or None when the envelope is structurally damaged."""
+        try:
+            return parse(self.envelope).padded_size
+        except StorageError:
+            return None
+
+
+class VaultReader:
+    """Read-only access for the caseworker console (sqlite3, `mode=ro`): works on the live file
+    or on a copy, and cannot change either."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VaultError(f"database not found: {self.path}")
+        self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            conn.execute("PRAGMA temp_store = MEMORY")
+            _require_vault(conn, self.path)
+        except sqlite3.DatabaseError as exc:
+            raise VaultError(f"{self.path} is not a readable report database: {exc}") from exc
+        return conn
+
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> Iterator[StoredReport]:
+        try:
+            for rid, received, expires, envelope in self._conn.execute(sql, args):
+                yield StoredReport(
+                    id=ReportId(bytes(rid)),
+                    received_day=str(received),
+                    expires_day=str(expires),
+                    envelope=bytes(envelope),
+                )
+        except sqlite3.DatabaseError as exc:
+            raise VaultError(f"cannot read {self.path}: {exc}") from exc
+
+    def iter_all(self) -> Iterator[StoredReport]:
+        """Every stored report, by day of receipt then id (ids are random, so that is no order)."""
+        return self._rows(
+            "SELECT id, received_day, expires_day, envelope FROM reports ORDER BY received_day, id"
+        )
+
+    def list_rows(self) -> list[StoredReport]:
+        """Every stored report as a list (the console's `list`)."""
+        return list(self.iter_all())
+
+    def count(self) -> int:
+        """How many reports are stored."""
+        return int(self._conn.execute("SELECT count(*) FROM reports").fetchone()[0])
+
+    def fetch(self, report_id: ReportId | str) -> StoredReport:
+        """One report by id, or by a unique prefix of its hex form (like a short git hash)."""
+        if isinstance(report_id, ReportId):
+            rows = list(
+                self._rows(
+                    "SELECT id, received_day, expires_day, envelope FROM reports WHERE id = ?",
+                    (report_id.value,),
+                )
+            )
+        else:
+            prefix = id_prefix(report_id)
+            if len(prefix) < 4:
+                raise ReportNotFound("give at least 4 hex digits of the report id")
+            rows = list(
+                self._rows(
+                    "SELECT id, received_day, expires_day, envelope FROM reports "
+                    "WHERE hex(id) LIKE ? ORDER BY id",
+                    (prefix.upper() + "%",),
+                )
+            )
+        if not rows:
+            raise ReportNotFound(f"no report with id {report_id}")
+        if len(rows) > 1:
+            raise ReportNotFound(f"id {report_id} matches {len(rows)} reports; give more digits")
+        return rows[0]
+
+    def close(self) -> None:
+        """Close the read-only connection."""
+        self._conn.close()
+
+    def __enter__(self) -> VaultReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
