@@ -23,7 +23,7 @@ from flows.engine import Notice
 from flows.loader import load_book
 
 from bot.config import Settings
-from bot.conversation import Conversation, ReportSink, ScreenParams
+from bot.conversation import Conversation, Provider, ReportSink
 from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
 from bot.sessions import Clock, Session, SessionStore
@@ -94,7 +94,7 @@ def build_app(
     token: str | None = None,
     clock: Clock = time.monotonic,
     report_sink: ReportSink | None = None,
-    screen_params: ScreenParams | None = None,
+    providers: Mapping[str, Provider] | None = None,
     translator: Translator | None = None,
     sweep_every: float | None = None,
 ) -> App:
@@ -114,7 +114,7 @@ def build_app(
         sessions=sessions,
         settings=settings,
         report_sink=report_sink,
-        screen_params=screen_params,
+        providers=providers,
     )
     dp = Dispatcher(storage=NoStorage(), conversation=conversation)
     dp.update.outer_middleware(PrivateChatsOnly())

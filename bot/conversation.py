@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Notice, Submit, step, submitted
-from flows.loader import Book
+from flows.loader import LANGUAGE, Book
 
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
@@ -30,8 +30,9 @@ SUBMIT_FAILED = N_("common.submit_failed")
 
 # Seals and stores a report; returns only once it is durably committed. Raises on failure.
 ReportSink = Callable[[Session, Submit], Awaitable[None]]
-# Extra placeholders for a screen's text (a review of answers), computed from the session.
-ScreenParams = Callable[[Session], Mapping[str, object]]
+# Fills one placeholder a screen ``shows`` (a review of answers, a directory), from the session.
+# Returns ready HTML: the provider escapes whatever came from the user or the operator.
+Provider = Callable[[Session], str]
 
 
 class Conversation:
@@ -45,14 +46,18 @@ class Conversation:
         sessions: SessionStore,
         settings: Settings,
         report_sink: ReportSink | None = None,
-        screen_params: ScreenParams | None = None,
+        providers: Mapping[str, Provider] | None = None,
     ) -> None:
         self.book = book
         self.translator = translator
         self.sessions = sessions
         self.settings = settings
         self.report_sink = report_sink
-        self.screen_params = screen_params
+        self.providers = dict(providers or {})
+        missing = {name for screen in book.screens.values() for name in screen.shows} - set(
+            self.providers)
+        if missing:
+            raise ValueError(f"no provider for placeholder(s) shown by screens: {sorted(missing)}")
         self._base_params = {
             "idle": f"{settings.idle_minutes:g}",
             "organisation": settings.organisation,
@@ -78,10 +83,8 @@ class Conversation:
         A new screen replaces the previous one, which is deleted, so one live screen stays.
         """
         session.nonce = new_nonce()
-        params = dict(self._base_params)
-        if self.screen_params is not None:
-            params.update(self.screen_params(session))
-        rendered = render(self.book, self.translator, session, notice, params)
+        rendered = render(self.book, self.translator, session, notice, self._base_params,
+                          self._shown(session))
         if edit is not None:
             try:
                 await bot.edit_message_text(chat_id=session.chat_id, message_id=edit,
@@ -95,6 +98,10 @@ class Conversation:
         sent = await bot.send_message(chat_id=session.chat_id, text=rendered.text,
                                       reply_markup=rendered.markup)
         await self._replace_live(bot, session, sent.message_id)
+
+    def _shown(self, session: Session) -> dict[str, str]:
+        screen = self.book.screen(session.state.screen or LANGUAGE)
+        return {name: self.providers[name](session) for name in screen.shows}
 
     async def say(self, bot: Bot, session: Session, notice: Notice) -> None:
         """A short message with no keyboard (recorded for the wipe like any other)."""

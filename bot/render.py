@@ -48,15 +48,18 @@ def render(
     session: Session,
     notice: Notice | None = None,
     params: Mapping[str, object] | None = None,
+    shown: Mapping[str, str] | None = None,
 ) -> Rendered:
     """The current screen of ``session`` as text and keyboard, with ``notice`` above it.
 
-    ``params`` fill the screen text's placeholders; they are escaped, never read as markup.
+    ``params`` fill the screen text's placeholders and are escaped, never read as markup;
+    ``shown`` are ready HTML from the conversation's providers, which escape their own input.
     """
     lang = language_of(session)
     state = session.state
     screen_ref = state.screen or LANGUAGE
     safe = {k: html.escape(str(v), quote=False) for k, v in (params or {}).items()}
+    safe.update(shown or {})
     body = translator.text(lang, book.screen(screen_ref).text, safe)
     if notice is not None:
         note_params = {k: html.escape(str(v), quote=False) for k, v in notice.params.items()}

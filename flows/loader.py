@@ -11,9 +11,10 @@ import yaml
 from pydantic import ValidationError
 
 from flows.errors import FlowError
-from flows.schema import Flow, Screen
+from flows.schema import Flow, Option, OptionList, Screen
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
+LISTS_DIRNAME = "lists"  # beside the content folder: flows/lists/
 
 HOME = "main.menu"
 LANGUAGE = "language.choose"
@@ -98,14 +99,47 @@ def load_flow(path: Path) -> Flow:
     return flow
 
 
+def load_lists(directory: Path) -> dict[str, tuple[Option, ...]]:
+    """Shared option lists by name (file stem)."""
+    lists: dict[str, tuple[Option, ...]] = {}
+    errors: list[FlowError] = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            lists[path.stem] = OptionList.model_validate(
+                yaml.safe_load(path.read_text(encoding="utf-8"))).options
+        except (yaml.YAMLError, ValidationError) as exc:
+            errors.append(FlowError(f"lists/{path.name}", None, f"not a valid option list: {exc}"))
+    if errors:
+        raise FlowErrors(errors)
+    return lists
+
+
+def _with_lists(flow: Flow, lists: dict[str, tuple[Option, ...]], file: str) -> Flow:
+    screens: dict[str, Screen] = {}
+    for name, screen in flow.screens.items():
+        q = screen.question
+        if q is not None and q.options_from is not None:
+            if q.options_from not in lists:
+                raise FlowErrors([FlowError(file, name, f"unknown option list '{q.options_from}'")])
+            q = q.model_copy(update={"options": lists[q.options_from]})
+            screen = screen.model_copy(update={"question": q})
+        screens[name] = screen
+    return flow.model_copy(update={"screens": screens})
+
+
 def load_book(directory: Path = CONTENT_DIR) -> Book:
     """Load every ``*.yaml`` flow in ``directory``; raise :class:`FlowErrors` listing all faults."""
     errors: list[FlowError] = []
     flows: dict[str, Flow] = {}
     files: dict[str, str] = {}
+    try:
+        lists = load_lists(directory.parent / LISTS_DIRNAME)
+    except FlowErrors as exc:
+        errors.extend(exc.errors)
+        lists = {}
     for path in sorted(directory.glob("*.yaml")):
         try:
-            flow = load_flow(path)
+            flow = _with_lists(load_flow(path), lists, path.name)
         except FlowErrors as exc:
             errors.extend(exc.errors)
             continue

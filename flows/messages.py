@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Same mapping as babel.cfg; the extractor is named by path so no installed entry point is needed.
 METHOD_MAP = [
     ("flows/content/*.yaml", "flows.extract:extract_flow_messages"),
+    ("flows/lists/*.yaml", "flows.extract:extract_flow_messages"),
     ("flows/**.py", "python"),
     ("bot/**.py", "python"),
 ]

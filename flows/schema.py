@@ -98,6 +98,8 @@ class Question(_Model):
     # A short name for the answer on a review screen and in a report.
     title: Msgid | None = None
     options: tuple[Option, ...] = ()
+    # Or the name of a shared list in flows/lists/ (the regions are asked in more than one flow).
+    options_from: Annotated[str, Field(pattern=rf"^{IDENT}$")] | None = None
     next: Ref
     # Text: total characters over all messages. Media: ignored.
     max_length: Annotated[int, Field(gt=0, le=100_000)] | None = None
@@ -111,9 +113,11 @@ class Question(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         choice = self.kind in (QuestionKind.SINGLE, QuestionKind.MULTI)
-        if choice and not self.options:
+        if self.options and self.options_from:
+            raise ValueError("give 'options' or 'options_from', not both")
+        if choice and not (self.options or self.options_from):
             raise ValueError(f"a '{self.kind}' question needs options")
-        if not choice and self.options:
+        if not choice and (self.options or self.options_from):
             raise ValueError(f"a '{self.kind}' question takes no options")
         values = [o.value for o in self.options]
         if len(set(values)) != len(values):
@@ -125,6 +129,12 @@ class Question(_Model):
         if self.kind is not QuestionKind.SINGLE and self.done_label is None:
             raise ValueError(f"a '{self.kind}' question needs 'done_label'")
         return self
+
+
+class OptionList(_Model):
+    """A shared list of options, one file in ``flows/lists/``."""
+
+    options: tuple[Option, ...]
 
 
 class Screen(_Model):
