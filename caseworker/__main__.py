@@ -1,0 +1,9 @@
+"""`python -m caseworker`."""
+
+from __future__ import annotations
+
+import sys
+
+from caseworker.cli import main
+
+sys.exit(main())

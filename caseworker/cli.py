@@ -1,0 +1,246 @@
+"""`python -m caseworker`: the command line. A thin top level: each command is a small function,
+and `main` is the one place that turns an error into one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from caseworker import export, passphrase, stats
+from caseworker.errors import ConsoleError, ExitCode
+from caseworker.opening import Failures, Opened, open_all
+from caseworker.render import human_size, render_report, safe_filename
+from storage.atomicfile import write_atomic
+from storage.envelope import open_envelope
+from storage.errors import StorageError
+from storage.keys import (
+    DEFAULT_KIND,
+    KEY_KINDS,
+    PrivateKey,
+    generate_keypair,
+    read_private_key_file,
+    read_public_key_of_key_file,
+    write_private_key_file,
+)
+from storage.vault import VaultReader, purge_file, utc_today
+
+Command = Callable[[argparse.Namespace, TextIO, TextIO], ExitCode]
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def _load_key(args: argparse.Namespace) -> PrivateKey:
+    # Check the file before asking for a passphrase: no point typing it for a missing file.
+    read_public_key_of_key_file(args.key)
+    return read_private_key_file(args.key, passphrase.get_existing(args.passphrase_file))
+
+
+def cmd_keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Create a private key file and print the public key for the operator."""
+    if args.out.exists():
+        raise ConsoleError(f"{args.out} exists; refusing to overwrite a key (reports need it)")
+    secret = passphrase.get_new(args.passphrase_file)
+    key = generate_keypair(args.kind)
+    write_private_key_file(args.out, key, secret)
+    out.write(f"private key written to {args.out} (keep it, and its passphrase, safe)\n")
+    out.write(f"public key:  {key.public.text}\n")
+    out.write(f"fingerprint: {key.public.fingerprint}\n")
+    return ExitCode.OK
+
+
+def cmd_pubkey(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Print the public key and fingerprint of a key file (no passphrase needed)."""
+    public = read_public_key_of_key_file(args.key)
+    out.write(f"public key:  {public.text}\nfingerprint: {public.fingerprint}\n")
+    return ExitCode.OK
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """List stored reports without decrypting anything."""
+    with VaultReader(args.db) as reader:
+        rows = reader.list_rows()
+    for row in rows:
+        out.write(f"{row.id}  {row.received_day}  {human_size(row.size_class):>8}\n")
+    out.write(f"{len(rows)} report{'s' if len(rows) != 1 else ''}\n")
+    return ExitCode.OK
+
+
+def _write_attachments(folder: Path, opened: Opened) -> dict[int, Path]:
+    target = folder / opened.row.id.hex
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = {}
+    for index, attachment in enumerate(opened.report.attachments, start=1):
+        path = target / safe_filename(index, attachment)
+        write_atomic(path, attachment.data, mode=0o600)
+        written[index] = path
+    return written
+
+
+def _show(args: argparse.Namespace, opened: Opened, out: TextIO) -> None:
+    written = _write_attachments(args.attachments, opened) if args.attachments else None
+    out.write(render_report(opened.row, opened.report, written) + "\n")
+
+
+def _finish(failures: Failures, err: TextIO) -> ExitCode:
+    if failures.count == 0:
+        return ExitCode.OK
+    err.write(f"error: {failures.summary()}\n")
+    return ExitCode.FAILURE if failures.count == failures.total else ExitCode.PARTIAL
+
+
+def cmd_read(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Decrypt and show one report (or all with --all)."""
+    if (args.id is None) == (not args.all):
+        raise ConsoleError("give a report id, or --all")
+    with VaultReader(args.db) as reader:
+        if args.id is not None:
+            row = reader.fetch(args.id)
+            key = _load_key(args)
+            _show(args, Opened(row=row, report=open_envelope(row.envelope, row.id, key)), out)
+            return ExitCode.OK
+        key = _load_key(args)
+        failures = Failures()
+        for number, opened in enumerate(open_all(reader, key, failures, progress=err, label="")):
+            if number:
+                out.write("\n")
+            _show(args, opened, out)
+    return _finish(failures, err)
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Decrypt every report and write them to one JSON or CSV file."""
+    with VaultReader(args.db) as reader:
+        key = _load_key(args)
+        failures = Failures()
+        opened = list(open_all(reader, key, failures, progress=err, label="decrypting "))
+    if args.format == "json":
+        data = export.to_json(opened, with_attachments=args.with_attachments)
+    else:
+        data = export.to_csv(opened)
+    export.write_export(args.out, data)
+    out.write(f"exported {len(opened)} reports to {args.out}\n")
+    return _finish(failures, err)
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Count reports by month, region and form of violence, from decrypted data, locally."""
+    with VaultReader(args.db) as reader:
+        key = _load_key(args)
+        failures = Failures()
+        result = stats.compute(
+            o.report for o in open_all(reader, key, failures, progress=err, label="")
+        )
+    if args.format == "json":
+        out.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=1) + "\n")
+    else:
+        out.write(result.as_text() + "\n")
+    return _finish(failures, err)
+
+
+def cmd_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Delete reports whose retention period ended (needs write access to the database)."""
+    deleted = purge_file(args.db, today=args.today or utc_today())
+    out.write(f"purged {deleted} expired report{'s' if deleted != 1 else ''}\n")
+    return ExitCode.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; `--help` on any command prints help and starts nothing."""
+    parser = argparse.ArgumentParser(
+        prog="python -m caseworker",
+        description="Read, export and count sealed reports on your own computer. Works offline.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+        p.set_defaults(func=func)
+        return p
+
+    def db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", type=Path, required=True, help="the report database (or a copy)")
+
+    def key(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--key", type=Path, required=True, help="your private key file")
+        p.add_argument(
+            "--passphrase-file", type=Path, help="read the passphrase from this file's first line"
+        )
+
+    p = command("keygen", cmd_keygen, "create your key pair; prints the public key to configure")
+    p.add_argument("--out", type=Path, required=True, help="private key file to create")
+    p.add_argument("--kind", choices=KEY_KINDS, default=DEFAULT_KIND, help="default: %(default)s")
+    p.add_argument("--passphrase-file", type=Path, help="take the new passphrase from this file")
+
+    p = command("pubkey", cmd_pubkey, "show the public key and fingerprint of a key file")
+    p.add_argument("--key", type=Path, required=True, help="your private key file")
+
+    p = command("list", cmd_list, "list stored reports (id, day, size class); needs no key")
+    db(p)
+
+    p = command("read", cmd_read, "decrypt and show one report, or all of them")
+    p.add_argument("id", nargs="?", help="report id (or at least its first 4 hex digits)")
+    p.add_argument("--all", action="store_true", help="show every report")
+    db(p)
+    key(p)
+    p.add_argument("--attachments", type=Path, help="write attachments into this folder")
+
+    p = command("export", cmd_export, "decrypt all reports into one JSON or CSV file")
+    db(p)
+    key(p)
+    p.add_argument("--format", choices=["json", "csv"], required=True)
+    p.add_argument("--out", type=Path, required=True, help="file to write (mode 0600)")
+    p.add_argument(
+        "--with-attachments", action="store_true", help="JSON only: include attachment content"
+    )
+
+    p = command("stats", cmd_stats, "count reports by month, region and form of violence")
+    db(p)
+    key(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = command("purge", cmd_purge, "delete reports past their expiry day")
+    db(p)
+    p.add_argument("--today", type=_day, help="the day to purge as of (default: today, UTC)")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run one command; returns the exit code. The only place errors become messages."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    try:
+        return int(func(args, out, err))
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        err.write("interrupted\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # `list | head`: the reader went away; that is not an error worth a message.
+        return ExitCode.OK
+    except (StorageError, ConsoleError) as exc:
+        if args.debug:
+            raise
+        err.write(f"error: {exc}\n")
+    except OSError as exc:
+        if args.debug:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        err.write(f"error: {exc.strerror or exc}{where}\n")
+    return ExitCode.FAILURE
