@@ -1,0 +1,55 @@
+"""Every checked-in vector opens (or fails) exactly as it says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from load_vectors import cases, load_vectors
+
+import storage.errors
+from storage.envelope import open_envelope
+from storage.keys import Passphrase, PrivateKey, decode_private_key_file, parse_public_key
+from storage.report import ReportId, encode_report
+
+ENVELOPE = load_vectors("envelope_v1.json")
+
+
+def _key(name: str) -> PrivateKey:
+    spec = ENVELOPE["keys"][name]
+    key = PrivateKey(kind=spec["kind"], raw=bytes.fromhex(spec["private"]))
+    # The recorded public key, fingerprint and key id follow from the private key.
+    assert key.public == parse_public_key(spec["public"])
+    assert key.public.fingerprint == spec["fingerprint"]
+    assert key.public.key_id.hex() == spec["key_id"]
+    return key
+
+
+@pytest.mark.parametrize("case", cases("envelope_v1.json"), ids=lambda c: c["name"])
+def test_envelope_vector(case: dict[str, Any]) -> None:
+    key = _key(case["key"])
+    envelope = bytes.fromhex(case["envelope"])
+    rid = ReportId(bytes.fromhex(case["report_id"]))
+    if case["expect"] == "success":
+        report = open_envelope(envelope, rid, key)
+        assert encode_report(report).decode("utf-8") == case["payload_json"]
+    else:
+        assert case["expect"] == "failure" and case["why"]
+        with pytest.raises(getattr(storage.errors, case["error"])):
+            open_envelope(envelope, rid, key)
+
+
+@pytest.mark.parametrize("case", cases("keyfile_v1.json"), ids=lambda c: c["name"])
+def test_keyfile_vector(case: dict[str, Any]) -> None:
+    data = case["file"].encode("utf-8")
+    if case["expect"] == "success":
+        key = decode_private_key_file(data, Passphrase(case["passphrase"]))
+        assert key.raw.hex() == case["private"]
+    else:
+        with pytest.raises(getattr(storage.errors, case["error"])):
+            decode_private_key_file(data, Passphrase(case["passphrase"]))
+
+
+def test_vectors_cover_the_must_reject_rules() -> None:
+    errors = {c["error"] for c in cases("envelope_v1.json") if c["expect"] == "failure"}
+    assert errors == {"Tampered", "UnknownFormat", "NotForThisKey", "BadPayload"}
