@@ -1,0 +1,1 @@
+"""Everything Telegram: the aiogram bot, its middlewares, the sandbox."""
