@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PASSPHRASE, SURVIVOR_TEXT, Setup, fill, run, sample_reports
+from console_helpers import PASSPHRASE, SURVIVOR_TEXT, Setup, fill, run, sample_reports
 
 from caseworker.cli import build_parser
 from storage.keys import read_public_key_of_key_file

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from storage_helpers import make_report
 
 from storage.keys import PrivateKey, generate_keypair
-from storage.report import Attachment, Report
-
-MARKER = "MARKER-7f3a-survivor-text"
+from storage.report import Report
 
 
 @pytest.fixture(scope="session")
@@ -23,20 +22,6 @@ def x25519_key() -> PrivateKey:
 @pytest.fixture(scope="session")
 def other_key() -> PrivateKey:
     return generate_keypair("mlkem768x25519")
-
-
-def make_report(text: str = MARKER, *, day: str = "2025-03-14", photo: bytes = b"") -> Report:
-    attachments = [Attachment(kind="photo", mime="image/jpeg", name="p.jpg", data=photo)]
-    return Report(
-        language="kk",
-        answers={
-            "forms": ["physical", "economic"],
-            "region": "almaty_city",
-            "text": text,
-        },
-        received_day=day,
-        attachments=attachments if photo else [],
-    )
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import struct
 
 import pytest
-from conftest import make_report
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from storage_helpers import make_report
 
 from storage.envelope import (
     MAGIC,

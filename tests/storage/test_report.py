@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MARKER, make_report
+from storage_helpers import MARKER, make_report
 
 from storage.errors import BadPayload, InvalidReport, ReportNotFound
 from storage.report import Attachment, Report, ReportId, decode_report, encode_report

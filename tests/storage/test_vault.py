@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import MARKER, make_report
+from storage_helpers import MARKER, make_report
 
 from storage.envelope import open_envelope
 from storage.errors import ReportNotFound, VaultError
