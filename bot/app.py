@@ -18,15 +18,14 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
 
-from flows.catalog import N_, Translator
-from flows.engine import Notice
-from flows.loader import load_book
-
 from bot.config import Settings
 from bot.conversation import Conversation, Provider, ReportSink
 from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
 from bot.sessions import Clock, Session, SessionStore
+from flows.catalog import N_, Translator
+from flows.engine import Notice
+from flows.loader import load_book
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +71,18 @@ class App:
         """Wipe idle conversations now; returns how many."""
         return await self.conversation.wipe_idle(self.bot)
 
-    async def run(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
-        """Poll for updates until stopped; on a graceful stop every live conversation is wiped."""
+    async def run(self, *, handle_signals: bool = True, polling_timeout: int = 10,
+                  handle_as_tasks: bool = True) -> None:
+        """Poll for updates until stopped; on a graceful stop every live conversation is wiped.
+
+        Updates are handled concurrently (``handle_as_tasks``); per-chat order is kept by the
+        session lock. Tests may handle them one by one for exact, repeatable timing.
+        """
         await self.dp.start_polling(
             self.bot,
             handle_signals=handle_signals,
             polling_timeout=polling_timeout,
+            handle_as_tasks=handle_as_tasks,
             allowed_updates=["message", "edited_message", "callback_query", "my_chat_member",
                              "channel_post"],
         )
@@ -97,12 +102,13 @@ def build_app(
     providers: Mapping[str, Provider] | None = None,
     translator: Translator | None = None,
     sweep_every: float | None = None,
+    session: AiohttpSession | None = None,
 ) -> App:
     """Wire the bot against ``settings.bot_api_base`` (Telegram or any Bot API server)."""
     api = TelegramAPIServer.from_base(settings.bot_api_base)
     bot = Bot(
         token or settings.bot_token or "",
-        session=AiohttpSession(api=api),
+        session=session or AiohttpSession(api=api),
         default=DefaultBotProperties(parse_mode="HTML", protect_content=True,
                                      link_preview_is_disabled=True),
     )

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
-from flows.catalog import N_, Translator
-from flows.engine import Event, Exit, Notice, Submit, step, submitted
-from flows.loader import LANGUAGE, Book
-
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
 from bot.sessions import Session, SessionStore, new_nonce
 from bot.wipe import delete_all
+from flows.catalog import N_, Translator
+from flows.engine import Event, Exit, Notice, Submit, step, submitted
+from flows.loader import LANGUAGE, Book
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +63,12 @@ class Conversation:
         }
 
     async def handle(self, bot: Bot, session: Session, event: Event, *,
-                     pressed_message_id: int | None = None) -> None:
-        """Apply ``event``; edit ``pressed_message_id`` in place when the event came from it."""
+                     pressed_message_id: int | None = None, dispose: Sequence[int] = ()) -> None:
+        """Apply ``event``; edit ``pressed_message_id`` in place when the event came from it.
+
+        ``dispose``: her messages that served only to navigate (commands), removed with the old
+        screen so the chat stays short.
+        """
         outcome = step(self.book, session.state, event)
         if isinstance(outcome.effect, Exit):
             await self.quick_exit(bot, session)
@@ -74,10 +77,10 @@ class Conversation:
             await self._submit(bot, session, outcome.effect, pressed_message_id)
             return
         session.state = outcome.state
-        await self.show(bot, session, outcome.notice, edit=pressed_message_id)
+        await self.show(bot, session, outcome.notice, edit=pressed_message_id, dispose=dispose)
 
     async def show(self, bot: Bot, session: Session, notice: Notice | None = None, *,
-                   edit: int | None = None) -> None:
+                   edit: int | None = None, dispose: Sequence[int] = ()) -> None:
         """Show the current screen: edit message ``edit`` in place, or send it anew.
 
         A new screen replaces the previous one, which is deleted, so one live screen stays.
@@ -93,11 +96,11 @@ class Conversation:
                 if "not modified" in exc.message:
                     return
             else:
-                await self._replace_live(bot, session, edit)
+                await self._replace_live(bot, session, edit, dispose)
                 return
         sent = await bot.send_message(chat_id=session.chat_id, text=rendered.text,
                                       reply_markup=rendered.markup)
-        await self._replace_live(bot, session, sent.message_id)
+        await self._replace_live(bot, session, sent.message_id, dispose)
 
     def _shown(self, session: Session) -> dict[str, str]:
         screen = self.book.screen(session.state.screen or LANGUAGE)
@@ -153,15 +156,19 @@ class Conversation:
 
         await asyncio.gather(*(one(s) for s in sessions))
 
-    async def _replace_live(self, bot: Bot, session: Session, message_id: int) -> None:
+    async def _replace_live(self, bot: Bot, session: Session, message_id: int,
+                            dispose: Sequence[int]) -> None:
         previous = session.live_message_id
         session.live_message_id = message_id
-        if previous is not None and previous != message_id:
-            try:
-                await bot.delete_message(chat_id=session.chat_id, message_id=previous)
-                session.forget_message(previous)
-            except TelegramAPIError:
-                pass  # already gone or too old; the wipe will try again
+        stale = [i for i in (previous, *dispose) if i is not None and i != message_id]
+        if not stale:
+            return
+        try:
+            await bot.delete_messages(chat_id=session.chat_id, message_ids=stale)
+        except TelegramAPIError:
+            return  # still recorded: the wipe will try again
+        for i in stale:
+            session.forget_message(i)
 
     async def _submit(self, bot: Bot, session: Session, effect: Submit,
                       pressed_message_id: int | None) -> None:

@@ -9,4 +9,4 @@ from bot.handlers import flow, identity, quick_exit
 
 def routers() -> list[Router]:
     """All routers in the order updates should meet them."""
-    return [quick_exit.router, identity.router, flow.router]
+    return [quick_exit.router(), identity.router(), flow.router()]

@@ -6,15 +6,12 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
-from flows.catalog import N_
-from flows.engine import Command as CommandEvent
-from flows.engine import Media, Notice, Press, Start, Text
-
 from bot.conversation import Conversation
 from bot.render import Tap, notice_text
 from bot.sessions import Session
-
-router = Router(name="flow")
+from flows.catalog import N_
+from flows.engine import Command as CommandEvent
+from flows.engine import Notice, Press, Start, Text
 
 EXPIRED = N_("common.expired")
 MEDIA_NOT_NEEDED = N_("common.media_not_needed")
@@ -23,24 +20,21 @@ MEDIA_NOT_NEEDED = N_("common.media_not_needed")
 MAX_TYPED = 4096
 
 
-@router.message(CommandStart())
 async def start(message: Message, bot: Bot, session: Session, conversation: Conversation) -> None:
-    await conversation.handle(bot, session, Start())
+    await conversation.handle(bot, session, Start(), dispose=(message.message_id,))
 
 
-@router.message(Command("menu", "language", "back"))
 async def known_command(message: Message, command: CommandObject, bot: Bot, session: Session,
                         conversation: Conversation) -> None:
-    await conversation.handle(bot, session, CommandEvent(command.command.lower()))
+    await conversation.handle(bot, session, CommandEvent(command.command.lower()),
+                              dispose=(message.message_id,))
 
 
-@router.message(F.text.startswith("/"))
 async def other_command(message: Message, bot: Bot, session: Session,
                         conversation: Conversation) -> None:
-    await conversation.handle(bot, session, CommandEvent("unknown"))
+    await conversation.handle(bot, session, CommandEvent("unknown"), dispose=(message.message_id,))
 
 
-@router.callback_query(Tap.filter())
 async def press(callback: CallbackQuery, callback_data: Tap, bot: Bot, session: Session,
                 conversation: Conversation) -> None:
     pressed = callback.message.message_id if callback.message else None
@@ -51,7 +45,6 @@ async def press(callback: CallbackQuery, callback_data: Tap, bot: Bot, session: 
     await conversation.handle(bot, session, Press(callback_data.i), pressed_message_id=pressed)
 
 
-@router.callback_query()
 async def forged(callback: CallbackQuery, bot: Bot, session: Session,
                  conversation: Conversation) -> None:
     pressed = callback.message.message_id if callback.message else None
@@ -65,14 +58,25 @@ async def _expired(callback: CallbackQuery, bot: Bot, session: Session,
     await conversation.show(bot, session, notice, edit=pressed)
 
 
-@router.message(F.text)
 async def text(message: Message, bot: Bot, session: Session, conversation: Conversation) -> None:
     typed = (message.text or "")[:MAX_TYPED]
     await conversation.handle(bot, session, Text(typed))
 
 
-@router.message()
 async def anything_else(message: Message, bot: Bot, session: Session,
                         conversation: Conversation) -> None:
     """Photos, stickers, voice and the rest: a kind answer, never silence."""
     await conversation.show(bot, session, Notice(MEDIA_NOT_NEEDED))
+
+
+def router() -> Router:
+    """A fresh router (routers attach to one dispatcher only). Order matters: first match wins."""
+    r = Router(name="flow")
+    r.message.register(start, CommandStart())
+    r.message.register(known_command, Command("menu", "language", "back"))
+    r.message.register(other_command, F.text.startswith("/"))
+    r.callback_query.register(press, Tap.filter())
+    r.callback_query.register(forged)
+    r.message.register(text, F.text)
+    r.message.register(anything_else)
+    return r

@@ -6,19 +6,15 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 
-from flows.catalog import N_
-from flows.engine import Notice
-
 from bot.conversation import Conversation
 from bot.sessions import Session
-
-router = Router(name="identity")
+from flows.catalog import N_
+from flows.engine import Notice
 
 LOCATION_REMOVED = N_("common.location_removed")
 CONTACT_REMOVED = N_("common.contact_removed")
 
 
-@router.message(F.location | F.venue | F.contact)
 async def refuse_identifying(message: Message, bot: Bot, session: Session,
                              conversation: Conversation) -> None:
     try:
@@ -28,3 +24,10 @@ async def refuse_identifying(message: Message, bot: Bot, session: Session,
         pass  # still recorded, so the wipe tries again
     notice = Notice(CONTACT_REMOVED if message.contact else LOCATION_REMOVED)
     await conversation.show(bot, session, notice)
+
+
+def router() -> Router:
+    """A fresh router (routers attach to one dispatcher only)."""
+    r = Router(name="identity")
+    r.message.register(refuse_identifying, F.location | F.venue | F.contact)
+    return r

@@ -6,16 +6,12 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from flows.engine import is_exit_word
-
 from bot.conversation import Conversation
 from bot.render import QuickExit
 from bot.sessions import Session
+from flows.engine import is_exit_word
 
-router = Router(name="quick_exit")
 
-
-@router.callback_query(QuickExit.filter())
 async def exit_button(callback: CallbackQuery, bot: Bot, session: Session,
                       conversation: Conversation) -> None:
     # Answer first: the spinner stops at once, and the answer cannot fail on a deleted message.
@@ -23,8 +19,15 @@ async def exit_button(callback: CallbackQuery, bot: Bot, session: Session,
     await conversation.quick_exit(bot, session)
 
 
-@router.message(Command("exit", "quit", "stop"))
-@router.message(F.text.func(is_exit_word))
 async def exit_typed(message: Message, bot: Bot, session: Session,
                      conversation: Conversation) -> None:
     await conversation.quick_exit(bot, session)
+
+
+def router() -> Router:
+    """A fresh router (routers attach to one dispatcher only)."""
+    r = Router(name="quick_exit")
+    r.callback_query.register(exit_button, QuickExit.filter())
+    r.message.register(exit_typed, Command("exit", "quit", "stop"))
+    r.message.register(exit_typed, F.text.func(is_exit_word))
+    return r
