@@ -18,6 +18,7 @@ import json
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NewType, get_args
 
@@ -58,7 +59,9 @@ HpkePublic = x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey
 HpkePrivate = x25519.X25519PrivateKey | hpke.MLKEM768X25519PrivateKey
 
 
-@dataclass(frozen=True, slots=True)
+# Not slots: cached_property needs an instance __dict__. Keys are parsed once and used for
+# thousands of reports, so the derived objects are computed once.
+@dataclass(frozen=True)
 class PublicKey:
     """A recipient (caseworker) public key."""
 
@@ -72,7 +75,7 @@ class PublicKey:
             raise BadPublicKey(f"a {self.kind} public key is {_PUBLIC_LEN[self.kind]} bytes")
         self.hpke_key()  # validate now, not at the first report
 
-    @property
+    @cached_property
     def key_id(self) -> bytes:
         """First 8 bytes of SHA-256 of the raw public key: the hint a reader uses to find her
         stanza. It identifies a key, not a person, and only among the organisation's own keys."""
@@ -99,6 +102,10 @@ class PublicKey:
 
     def hpke_key(self) -> HpkePublic:
         """The key as a `cryptography` object for `hpke.Suite.encrypt`."""
+        return self._hpke
+
+    @cached_property
+    def _hpke(self) -> HpkePublic:
         try:
             if self.kind == "x25519":
                 return x25519.X25519PublicKey.from_public_bytes(self.raw)
@@ -113,7 +120,7 @@ class PublicKey:
         return self.text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PrivateKey:
     """A caseworker private key. Exists only on the caseworker's computer, never on the server."""
 
@@ -138,12 +145,16 @@ class PrivateKey:
 
     def hpke_key(self) -> HpkePrivate:
         """The key as a `cryptography` object for `hpke.Suite.decrypt`."""
+        return self._hpke
+
+    @cached_property
+    def _hpke(self) -> HpkePrivate:
         pq, classic = self._parts()
         if pq is None:
             return classic
         return hpke.MLKEM768X25519PrivateKey(pq, classic)
 
-    @property
+    @cached_property
     def public(self) -> PublicKey:
         """The matching public key."""
         pq, classic = self._parts()
