@@ -21,8 +21,10 @@ from storage.errors import (
 )
 from storage.keys import PrivateKey, PublicKey, generate_keypair, load_recipients, parse_public_key
 from storage.report import Attachment, Report, ReportId
+from storage.vault import DEFAULT_RETENTION_DAYS, Vault, VaultReader, purge_file
 
 __all__ = [
+    "DEFAULT_RETENTION_DAYS",
     "Attachment",
     "BadKeyFile",
     "BadPayload",
@@ -37,11 +39,14 @@ __all__ = [
     "StorageError",
     "Tampered",
     "UnknownFormat",
+    "Vault",
     "VaultError",
+    "VaultReader",
     "WrongPassphrase",
     "generate_keypair",
     "load_recipients",
     "open_envelope",
     "parse_public_key",
+    "purge_file",
     "seal",
 ]

@@ -16,6 +16,7 @@ The bot uses the async `Vault`; the caseworker console uses the sync `VaultReade
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ def migrate(path: Path) -> int:
     Each step runs in its own transaction together with its `user_version` bump, so a crash
     leaves the database at a whole step, never between two.
     """
+    if not path.exists():
+        # Owner-only from the first byte; SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     conn = _connect_rw(path)
     try:
         if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":

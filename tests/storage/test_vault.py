@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -104,6 +105,7 @@ def test_migrations_create_and_are_idempotent(tmp_path: Path) -> None:
     db = tmp_path / "vault.db"
     assert migrate(db) == SCHEMA_VERSION
     assert migrate(db) == SCHEMA_VERSION
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
