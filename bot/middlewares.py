@@ -18,17 +18,18 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
-from flows.catalog import N_
-from flows.engine import Notice
-from flows.schema import LANGUAGES
-
 from bot.conversation import Conversation
+from bot.render import QuickExit
 from bot.sessions import Session, SessionStore
+from flows.catalog import N_
+from flows.engine import Notice, is_exit_word
+from flows.schema import LANGUAGES
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 FLOOD = N_("common.flood")
+EXIT_COMMANDS = frozenset({"/exit", "/quit", "/stop"})
 
 
 class PrivateChatsOnly(BaseMiddleware):
@@ -84,7 +85,8 @@ class SessionBinding(BaseMiddleware):
             session.preselect = code if code in LANGUAGES else None
         if event.message is not None:
             session.record(event.message.message_id)
-        if self._flooded(session):
+        # The quick exit is never held back, not even in a flood.
+        if not _asks_to_exit(event) and self._flooded(session):
             if not session.flood_warned:
                 session.flood_warned = True
                 await self._warn(bot, session, event)
@@ -123,6 +125,15 @@ class SessionBinding(BaseMiddleware):
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _asks_to_exit(event: Update) -> bool:
+    if event.callback_query is not None:
+        return event.callback_query.data == QuickExit().pack()
+    text = event.message.text if event.message is not None else None
+    if not text:
+        return False
+    return is_exit_word(text) or text.split("@", 1)[0].split(" ", 1)[0].lower() in EXIT_COMMANDS
 
 
 async def _answer_quietly(callback: CallbackQuery) -> None:

@@ -7,6 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversation import Conversation
+from bot.middlewares import EXIT_COMMANDS
 from bot.render import QuickExit
 from bot.sessions import Session
 from flows.engine import is_exit_word
@@ -16,6 +17,9 @@ async def exit_button(callback: CallbackQuery, bot: Bot, session: Session,
                       conversation: Conversation) -> None:
     # Answer first: the spinner stops at once, and the answer cannot fail on a deleted message.
     await callback.answer()
+    if callback.message is not None:
+        # After a restart the session knows nothing yet: at least the screen she pressed goes.
+        session.record(callback.message.message_id)
     await conversation.quick_exit(bot, session)
 
 
@@ -28,6 +32,6 @@ def router() -> Router:
     """A fresh router (routers attach to one dispatcher only)."""
     r = Router(name="quick_exit")
     r.callback_query.register(exit_button, QuickExit.filter())
-    r.message.register(exit_typed, Command("exit", "quit", "stop"))
+    r.message.register(exit_typed, Command(*(c.lstrip("/") for c in EXIT_COMMANDS)))
     r.message.register(exit_typed, F.text.func(is_exit_word))
     return r
