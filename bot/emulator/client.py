@@ -110,6 +110,11 @@ class Emulator:
         """Every API call so far, oldest first."""
         return self.server.calls
 
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions inside the emulator itself (answered as 500); should stay empty."""
+        return [*self.server.errors, *self.world.state.listener_errors]
+
     def calls_to(self, method: str) -> list[ApiCall]:
         """Calls of one method (name matched case-insensitively)."""
         return [c for c in self.server.calls if c.method.lower() == method.lower()]
@@ -322,8 +327,7 @@ class SimUser:
         before = self.chat.bot_changes
         world = self.emu.world
         self.chat.user_wrote = True
-        update_id = world.callback(self.chat, self.user, message_id, data)
-        query_id = next(reversed(world.queries))
+        query_id, update_id = world.callback(self.chat, self.user, message_id, data)
         if update_id is not None:
             await world.updates.delivered(update_id, timeout)
         if wait:

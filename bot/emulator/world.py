@@ -156,8 +156,10 @@ class World:
         kind = "edited_channel_post" if chat.type == "channel" else "edited_message"
         return self.updates.push(kind, message_object(message, chat))
 
-    def callback(self, chat: Chat, user: dict[str, Any], message_id: int, data: str) -> int | None:
-        """A user presses an inline button (or forges a press): a callback_query update."""
+    def callback(
+        self, chat: Chat, user: dict[str, Any], message_id: int, data: str
+    ) -> tuple[str, int | None]:
+        """A user presses an inline button (or forges a press): ``(query id, update id)``."""
         query_id = self.ids.callback_query()
         self.queries[query_id] = OpenQuery(user["id"])
         message = chat.get_visible(message_id)
@@ -173,7 +175,7 @@ class World:
                 else inaccessible_message_object(chat, message_id)
             ),
         }
-        return self.updates.push("callback_query", body)
+        return query_id, self.updates.push("callback_query", body)
 
     def member_change(self, chat: Chat, by: dict[str, Any], old: str, new: str) -> int | None:
         """The bot's own membership changed: a my_chat_member update."""

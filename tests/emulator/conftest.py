@@ -43,3 +43,15 @@ async def polling(dp: Dispatcher, bot: Bot, **kwargs: object) -> AsyncIterator[N
     finally:
         await dp.stop_polling()
         await task
+
+
+@pytest.fixture(autouse=True)
+def _no_emulator_errors(request: pytest.FixtureRequest) -> None:
+    """Every test also proves the emulator itself never failed internally."""
+    if "emu" in request.fixturenames:
+        emulator: Emulator = request.getfixturevalue("emu")
+        request.addfinalizer(lambda: _assert_clean(emulator))
+
+
+def _assert_clean(emulator: Emulator) -> None:
+    assert emulator.errors == []

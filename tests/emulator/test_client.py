@@ -124,3 +124,16 @@ async def test_wait_reply_times_out_when_the_bot_is_silent(emu: Emulator) -> Non
     await user.send("x")
     with pytest.raises(TimeoutError):
         await user.wait_bot(user.bot_changes, timeout=0.05)
+
+
+async def test_a_broken_listener_does_not_break_the_bot(bot: Bot, emu: Emulator) -> None:
+    def broken(kind: str, chat_id: int, message: StoredMessage) -> None:
+        raise RuntimeError("listener bug")
+
+    emu.subscribe(broken)
+    user = emu.user("A")
+    await user.send("hi")
+    await bot.send_message(user.id, "still delivered")
+    assert [m.text for m in user.visible] == ["hi", "still delivered"]
+    assert len(emu.errors) == 2
+    emu.world.state.listener_errors.clear()

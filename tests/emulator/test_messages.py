@@ -143,10 +143,7 @@ async def test_message_records_protect_content_and_notification(bot: Bot, user: 
 
 async def test_answer_callback_query_once(bot: Bot, emu: Emulator, user: SimUser) -> None:
     sent = await bot.send_message(user.id, "k", reply_markup=keyboard(("Go", "go")))
-    query_id = next(iter(emu.world.queries)) if emu.world.queries else None
-    assert query_id is None
-    emu.world.callback(user.chat, user.user, sent.message_id, "go")
-    query_id = next(iter(emu.world.queries))
+    query_id, _ = emu.world.callback(user.chat, user.user, sent.message_id, "go")
     await bot.answer_callback_query(query_id, "Saved", show_alert=True)
     assert user.alerts == ["Saved"] and user.alert_details[0].show_alert
     with pytest.raises(TelegramBadRequest, match="query is too old"):
