@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flows.catalog import LOCALES_DIR, placeholders, read_catalog
+from flows.directory import directory_problems
 from flows.engine import NAV_LABELS, State, keys
 from flows.loader import CONTENT_DIR, HOME, LANGUAGE, Book, FlowErrors, load_book, screen_targets
 from flows.markup import MarkupError, visible_text
@@ -48,6 +49,7 @@ def check(content: Path = CONTENT_DIR, locales: Path = LOCALES_DIR, root: Path =
         return [str(e) for e in exc.errors]
     problems = list(_structure(book))
     problems += _translations(book, locales, root)
+    problems += directory_problems()  # the operator's DIRECTORY_FILE, else the shipped example
     return problems
 
 
