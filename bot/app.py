@@ -19,12 +19,15 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
 
 from bot.config import Settings
-from bot.conversation import Conversation, Provider, ReportSink
+from bot.conversation import Conversation, Provider
+from bot.render import language_of
+from bot.reports import ReportDesk
 from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
 from bot.sessions import Clock, Session, SessionStore
-from flows.catalog import N_, Translator
-from flows.engine import Notice
+from flows.catalog import DEFAULT_LANGUAGE, N_, Translator
+from flows.directory import default_path, directory_text, load_directory
+from flows.engine import Notice, answers_of
 from flows.loader import load_book
 
 log = logging.getLogger(__name__)
@@ -98,8 +101,7 @@ def build_app(
     *,
     token: str | None = None,
     clock: Clock = time.monotonic,
-    report_sink: ReportSink | None = None,
-    providers: Mapping[str, Provider] | None = None,
+    desk: ReportDesk | None = None,
     translator: Translator | None = None,
     sweep_every: float | None = None,
     session: AiohttpSession | None = None,
@@ -114,15 +116,32 @@ def build_app(
     )
     sessions = SessionStore(ttl=settings.idle_minutes * 60, cap=settings.max_sessions, clock=clock)
     bot.session.middleware(RecordSentMessages(sessions))
+    translator = translator or Translator.load()
+    book = load_book() if desk is not None else load_book().without("reporting")
+    directory = load_directory(settings.directory_file or default_path())
+
+    def show_directory(session: Session) -> str:
+        region = answers_of(session.state, "help").get("region")
+        return directory_text(directory, region if isinstance(region, str) else None,
+                              language_of(session) or DEFAULT_LANGUAGE, translator)
+
+    providers: dict[str, Provider] = {"directory": show_directory}
+    params: dict[str, str] = {}
+    if desk is not None:
+        providers["review"] = desk.review
+        params.update(desk.limits())
+    else:
+        providers["review"] = lambda session: ""
     conversation = Conversation(
-        book=load_book(),
-        translator=translator or Translator.load(),
+        book=book,
+        translator=translator,
         sessions=sessions,
         settings=settings,
-        report_sink=report_sink,
+        report_sink=desk.submit if desk is not None else None,
         providers=providers,
+        params=params,
     )
-    dp = Dispatcher(storage=NoStorage(), conversation=conversation)
+    dp = Dispatcher(storage=NoStorage(), conversation=conversation, desk=desk)
     dp.update.outer_middleware(PrivateChatsOnly())
     dp.update.outer_middleware(SessionBinding(conversation, flood_updates=settings.flood_updates,
                                               flood_seconds=settings.flood_seconds))

@@ -39,6 +39,9 @@ class Settings:
     report_recipients: str = ""
     vault_path: Path = DEFAULT_VAULT
     retention_days: int = 90
+    # Evidence: each file at most this many MB (Telegram lets bots download up to 20 MB).
+    max_attachment_mb: int = 10
+    directory_file: Path | None = None
     organisation: str = ""
     log_level: str = "WARNING"
 
@@ -97,6 +100,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         report_recipients=merged.get("REPORT_RECIPIENTS", "").strip(),
         vault_path=Path(merged.get("VAULT_PATH") or DEFAULT_VAULT),
         retention_days=int(_number(merged, "RETENTION_DAYS", 90, 1, 3650)),
+        max_attachment_mb=int(_number(merged, "MAX_ATTACHMENT_MB", 10, 1, 20)),
+        directory_file=Path(merged["DIRECTORY_FILE"]) if merged.get("DIRECTORY_FILE") else None,
         organisation=merged.get("ORGANISATION", "").strip(),
         log_level=level,
     )

@@ -21,6 +21,7 @@ from bot.wipe import delete_all
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Notice, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
+from flows.schema import Question
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Conversation:
         settings: Settings,
         report_sink: ReportSink | None = None,
         providers: Mapping[str, Provider] | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> None:
         self.book = book
         self.translator = translator
@@ -60,16 +62,27 @@ class Conversation:
         self._base_params = {
             "idle": f"{settings.idle_minutes:g}",
             "organisation": settings.organisation,
+            **(params or {}),
         }
 
+    def question(self, session: Session) -> Question | None:
+        """The question the current screen asks, if any."""
+        return self.book.screen(session.state.screen or LANGUAGE).question
+
     async def handle(self, bot: Bot, session: Session, event: Event, *,
-                     pressed_message_id: int | None = None, dispose: Sequence[int] = ()) -> None:
+                     pressed_message_id: int | None = None, dispose: Sequence[int] = (),
+                     answer_message_id: int | None = None) -> None:
         """Apply ``event``; edit ``pressed_message_id`` in place when the event came from it.
 
         ``dispose``: her messages that served only to navigate (commands), removed with the old
-        screen so the chat stays short.
+        screen so the chat stays short. ``answer_message_id``: her message that answered the
+        question; removed too once captured when the question conceals its answers.
         """
+        question = self.question(session)
         outcome = step(self.book, session.state, event)
+        if answer_message_id is not None and question is not None and question.conceal \
+                and outcome.moved:
+            dispose = (*dispose, answer_message_id)
         if isinstance(outcome.effect, Exit):
             await self.quick_exit(bot, session)
             return

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.sessions import Session
 from flows.catalog import Translator
 from flows.engine import Key, Notice, keys
 from flows.loader import LANGUAGE, Book
 from flows.schema import Action, Nav
-
-from bot.sessions import Session
 
 
 class Tap(CallbackData, prefix="t"):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from flows.engine import State
+from storage import Attachment
 
 Clock = Callable[[], float]
 
@@ -39,8 +40,8 @@ class Session:
     nonce: str = field(default_factory=new_nonce)
     recent: deque[float] = field(default_factory=deque)
     flood_warned: bool = False
-    # Attachment handles -> bytes, for a report draft; sealed on submit, dropped on exit.
-    attachments: dict[str, bytes] = field(default_factory=dict)
+    # Evidence of a report draft by handle: sealed on submit, dropped on exit. Memory only.
+    attachments: dict[str, Attachment] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def record(self, message_id: int) -> None:

@@ -26,7 +26,7 @@ DOMAIN = "messages"
 DEFAULT_LANGUAGE = "ru"
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(msgid: str) -> str:
     """Mark ``msgid`` for extraction where it is used later (not translated here)."""
     return msgid
 

@@ -123,9 +123,8 @@ def _screen_msgids(book: Book) -> tuple[set[str], set[str]]:
         for key in keys(book, State(locale="en", screen=ref)):
             labels.add(key.label)
         if screen.question is not None:
-            for msgid in (screen.question.limit_notice, screen.question.title):
-                if msgid:
-                    texts.add(msgid)
+            if screen.question.limit_notice:
+                texts.add(screen.question.limit_notice)
     return texts, labels
 
 

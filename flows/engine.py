@@ -185,6 +185,14 @@ def _nav(ref: str, screen: Screen) -> tuple[Nav, ...]:
 
 def step(book: Book, state: State, event: Event) -> Outcome:
     """Apply ``event`` to ``state``; pure and deterministic."""
+    outcome = _step(book, state, event)
+    screen = outcome.state.screen
+    if screen is not None and book.arrive(screen) != screen:
+        return replace(outcome, state=replace(outcome.state, screen=book.arrive(screen)))
+    return outcome
+
+
+def _step(book: Book, state: State, event: Event) -> Outcome:
     if isinstance(event, Start):
         if state.locale is None:
             return _go(state, LANGUAGE)
@@ -332,7 +340,11 @@ def _media(book: Book, state: State, token: str) -> Outcome:
 
 
 def _answered(state: State, flow_id: str, question: Question, value: str) -> Outcome:
-    return _after_question(_set(state, flow_id, question.field, value), flow_id, question)
+    state = _set(state, flow_id, question.field, value)
+    option = next(o for o in question.options if o.value == value)
+    if option.go is not None:
+        return _go(state, qualify(flow_id, option.go))
+    return _after_question(state, flow_id, question)
 
 
 def _after_question(state: State, flow_id: str, question: Question) -> Outcome:

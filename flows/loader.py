@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ class Book:
     flows: dict[str, Flow]
     screens: dict[str, Screen]
     files: dict[str, str]  # flow id -> file name, for messages that point at the source
+    # Features this deployment lacks (e.g. "reporting" with no caseworker keys configured).
+    disabled: frozenset[str] = frozenset()
 
     def screen(self, ref: str) -> Screen:
         """The screen at ``ref``; raises ``KeyError`` for an unknown one."""
@@ -50,6 +52,18 @@ class Book:
         if name != flow.start:
             return f"{flow_id}.{flow.start}"
         return HOME
+
+    def arrive(self, ref: str) -> str:
+        """The screen shown for ``ref``: itself, or its stand-in when it needs a disabled feature."""
+        flow_id, name = ref.split(".", 1)
+        screen = self.flows[flow_id].screens[name]
+        if screen.requires in self.disabled and screen.otherwise is not None:
+            return qualify(flow_id, screen.otherwise)
+        return ref
+
+    def without(self, *features: str) -> Book:
+        """This book for a deployment that lacks ``features``."""
+        return replace(self, disabled=self.disabled | frozenset(features))
 
     def flow_of(self, ref: str) -> str:
         return ref.split(".", 1)[0]
@@ -68,6 +82,11 @@ def screen_targets(flow_id: str, screen: Screen) -> Iterator[str]:
                 yield qualify(flow_id, button.go)
     if screen.question is not None:
         yield qualify(flow_id, screen.question.next)
+        for option in screen.question.options:
+            if option.go is not None:
+                yield qualify(flow_id, option.go)
+    if screen.otherwise is not None:
+        yield qualify(flow_id, screen.otherwise)
     if screen.parent is not None:
         yield qualify(flow_id, screen.parent)
 

@@ -88,6 +88,8 @@ class Option(_Model):
 
     value: Annotated[str, Field(pattern=rf"^{IDENT}$")]
     label: Msgid
+    # Where this answer leads, when not to the question's ``next`` (e.g. "not safe now").
+    go: Ref | None = None
 
 
 class Question(_Model):
@@ -109,6 +111,9 @@ class Question(_Model):
     skip_label: Msgid | None = None
     # Shown when typed input is too long, or when the limit of items is reached.
     limit_notice: Msgid | None = None
+    # Her message is removed from the chat once captured: the words or photo stay only in the
+    # in-memory draft, not on a screen someone else may read.
+    conceal: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -146,8 +151,18 @@ class Screen(_Model):
     # Where "back" goes; defaults to the flow's start screen (and from there to the home screen).
     parent: Ref | None = None
     nav: tuple[Nav, ...] = (Nav.BACK, Nav.HOME, Nav.EXIT)
-    # Placeholders in the text filled from the session, e.g. "answers" for a review screen.
+    # Placeholders in the text filled from the session, e.g. "review" for a review screen.
     shows: tuple[str, ...] = ()
+    # A feature this screen needs (e.g. "reporting"); when the bot runs without it, whoever
+    # would land here lands on ``otherwise`` instead.
+    requires: Annotated[str, Field(pattern=rf"^{IDENT}$")] | None = None
+    otherwise: Ref | None = None
+
+    @model_validator(mode="after")
+    def _gate(self) -> Self:
+        if (self.requires is None) != (self.otherwise is None):
+            raise ValueError("'requires' and 'otherwise' go together")
+        return self
 
     @field_validator("nav")
     @classmethod

@@ -6,12 +6,15 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
+from flows.schema import QuestionKind
+
 from bot.conversation import Conversation
+from bot.reports import ReportDesk
 from bot.render import Tap, notice_text
 from bot.sessions import Session
 from flows.catalog import N_
 from flows.engine import Command as CommandEvent
-from flows.engine import Notice, Press, Start, Text
+from flows.engine import Media, Notice, Press, Start, Text
 
 EXPIRED = N_("common.expired")
 MEDIA_NOT_NEEDED = N_("common.media_not_needed")
@@ -60,13 +63,22 @@ async def _expired(callback: CallbackQuery, bot: Bot, session: Session,
 
 async def text(message: Message, bot: Bot, session: Session, conversation: Conversation) -> None:
     typed = (message.text or "")[:MAX_TYPED]
-    await conversation.handle(bot, session, Text(typed))
+    await conversation.handle(bot, session, Text(typed), answer_message_id=message.message_id)
 
 
 async def anything_else(message: Message, bot: Bot, session: Session,
-                        conversation: Conversation) -> None:
-    """Photos, stickers, voice and the rest: a kind answer, never silence."""
-    await conversation.show(bot, session, Notice(MEDIA_NOT_NEEDED))
+                        conversation: Conversation, desk: ReportDesk | None = None) -> None:
+    """Evidence where a question asks for it; elsewhere a kind answer, never silence."""
+    question = conversation.question(session)
+    if desk is None or question is None or question.kind is not QuestionKind.MEDIA:
+        await conversation.show(bot, session, Notice(MEDIA_NOT_NEEDED))
+        return
+    taken = await desk.take_evidence(bot, session, message)
+    if isinstance(taken, Notice):
+        dispose = (message.message_id,) if question.conceal else ()
+        await conversation.show(bot, session, taken, dispose=dispose)
+        return
+    await conversation.handle(bot, session, Media(taken), answer_message_id=message.message_id)
 
 
 def router() -> Router:

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,8 @@ from bot.app import App, build_app
 from bot.config import Settings
 from bot.emulator.client import Emulator, SimUser
 from bot.logs import install_scrubbing
+from bot.startup import open_desk
+from storage import generate_keypair
 
 
 class FakeClock:
@@ -56,8 +59,9 @@ async def running_bot(settings: Settings | None = None, **build: object) -> Asyn
     async with Emulator() as emu:
         base = settings or Settings()
         base = replace(base, bot_api_base=emu.base_url)
+        desk = await open_desk(base)
         app = build_app(base, token=emu.token, clock=clock, session=emu.session(),
-                        sweep_every=3600, **build)  # type: ignore[arg-type]
+                        sweep_every=3600, desk=desk, **build)  # type: ignore[arg-type]
         task = asyncio.create_task(app.run(handle_signals=False, polling_timeout=1,
                                            handle_as_tasks=False))
         harness = Harness(emu=emu, app=app, clock=clock)
@@ -68,11 +72,36 @@ async def running_bot(settings: Settings | None = None, **build: object) -> Asyn
             await app.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, 10)
+            if desk is not None:
+                await desk.close()
 
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
     async with running_bot() as h:
+        yield h
+
+
+@dataclass
+class Caseworker:
+    """A caseworker's key pair (kept by the test, as it would be on her own machine)."""
+
+    key: object
+    public: str
+
+
+@pytest.fixture
+def caseworkers() -> list[Caseworker]:
+    keys = [generate_keypair("mlkem768x25519"), generate_keypair("x25519")]
+    return [Caseworker(key=k, public=k.public.text) for k in keys]
+
+
+@pytest.fixture
+async def reporting(tmp_path: Path, caseworkers: list[Caseworker]) -> AsyncIterator[Harness]:
+    """The bot with reporting on: a vault in ``tmp_path`` sealed to two caseworkers."""
+    settings = Settings(report_recipients=",".join(c.public for c in caseworkers),
+                        vault_path=tmp_path / "vault" / "reports.sqlite3")
+    async with running_bot(settings) as h:
         yield h
 
 

@@ -84,11 +84,21 @@ async def test_buttons_edit_the_live_screen_in_place(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-async def test_walk_to_every_screen_and_back_in_each_language(harness: Harness, lang: str) -> None:
-    paths = paths_to_every_screen(BOOK, lang)
-    after_submit = {k.target for ref in BOOK.screens
-                    for k in keys(BOOK, State(locale=lang, screen=ref)) if k.action is Action.SUBMIT}
-    assert set(BOOK.screens) - set(paths) <= after_submit | {LANGUAGE}
+@pytest.mark.parametrize("with_reports", [False, True])
+async def test_walk_to_every_screen_and_back_in_each_language(
+    harness: Harness, reporting: Harness, lang: str, with_reports: bool
+) -> None:
+    harness = reporting if with_reports else harness
+    book = harness.app.conversation.book
+    paths = paths_to_every_screen(book, lang)
+    after_submit = {k.target for ref in book.screens
+                    for k in keys(book, State(locale=lang, screen=ref)) if k.action is Action.SUBMIT}
+    gated = {ref for ref in book.screens if ref.startswith("report.")}
+    not_walked = set(book.screens) - set(paths) - after_submit - {LANGUAGE}
+    if with_reports:
+        assert not_walked == {"report.unavailable"}
+    else:
+        assert not_walked == gated - {"report.unavailable"} - after_submit
     user = harness.user(language_code=lang)
     await user.command("/start")
     await harness.settle()
@@ -102,7 +112,7 @@ async def test_walk_to_every_screen_and_back_in_each_language(harness: Harness, 
             await harness.settle()
         shown = user.last_bot
         assert shown is not None and shown.protect_content
-        first_line = visible_text(TR.text(lang, BOOK.screen(ref).text)).split("\n", 1)[0]
+        first_line = visible_text(TR.text(lang, book.screen(ref).text)).split("\n", 1)[0]
         assert (shown.text or "").split("\n", 1)[0] == first_line, ref
         assert exit_label in user.buttons, ref
         assert shown.buttons[-1][-1][1] == QuickExit().pack(), ref

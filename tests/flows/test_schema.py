@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from flows.loader import FlowErrors, load_book
-
 from tests.flows.test_engine import LANG
 
 MAIN = "flow: main\nstart: menu\nscreens:\n  menu: {text: main.menu.text, nav: [exit]}\n"
