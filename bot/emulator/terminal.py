@@ -10,8 +10,10 @@ anything else is sent as text.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from bot.emulator.client import Emulator, SettleTimeout, SimUser
@@ -19,7 +21,8 @@ from bot.emulator.state import ChangeKind, StoredMessage
 
 HELP = (
     "Type to chat. N presses button N, /command sends a command, "
-    ":location / :contact share sample data, :q quits."
+    ":location / :contact share sample data, :photo PATH / :file PATH / :voice PATH send a file "
+    "from this computer, :q quits."
 )
 _INDENT = "      "
 
@@ -70,6 +73,8 @@ class TerminalChat:
                 await self.user.send_location(43.238949, 76.889709)
             elif text == ":contact":
                 await self.user.send_contact("+77001234567", self.user.user["first_name"])
+            elif text.startswith((":photo ", ":file ", ":voice ")):
+                await self._send_file(text)
             elif text == ":help":
                 self._write(HELP)
                 return
@@ -78,11 +83,25 @@ class TerminalChat:
             else:
                 await self.user.send(text)
             await self.emu.settle(timeout=self.settle_timeout)
+        except OSError as exc:
+            self._write(f"! cannot read that file: {exc.strerror}")
         except (LookupError, ValueError) as exc:
             self._write(f"! {exc}")
         except (SettleTimeout, TimeoutError):
             self._write("! the bot did not answer in time")
         self._show_alerts()
+
+    async def _send_file(self, text: str) -> None:
+        command, _, raw = text.partition(" ")
+        path = Path(raw.strip()).expanduser()
+        data = path.read_bytes()
+        if command == ":photo":
+            await self.user.send_photo(data)
+        elif command == ":voice":
+            await self.user.send_voice(data)
+        else:
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            await self.user.send_document(data, path.name, mime)
 
     # --- output -------------------------------------------------------------------------------
 
