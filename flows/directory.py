@@ -37,7 +37,8 @@ PHONE_RE = re.compile(
     r"^(?:\+7 (?:[78]\d{2} \d{3} \d{2} \d{2}|7\d{3} \d{2} \d{2} \d{2}|7\d{4} \d \d{2} \d{2})"
     r"|[1-9]\d{2,3})$"
 )
-# Keeps one region's screen well inside Telegram's 4096 characters, and short enough to read.
+# Entries one region's screen may show (its own plus the national ones): keeps it well inside
+# Telegram's 4096 characters, and short enough to read.
 MAX_ENTRIES_PER_REGION = 6
 
 _TEXTS = {
@@ -210,9 +211,13 @@ def load_directory(path: Path) -> Directory:
     counts: dict[str, int] = {}
     for entry in entries:
         counts[entry.region] = counts.get(entry.region, 0) + 1
+    # A region's screen shows its own entries and every national one.
+    national = counts.get(NATIONAL, 0)
     for region, count in sorted(counts.items()):
-        if count > MAX_ENTRIES_PER_REGION:
-            problems.append(f"{name}: region '{region}' has {count} entries; keep it to "
+        shown = count if region == NATIONAL else count + national
+        if shown > MAX_ENTRIES_PER_REGION:
+            what = "national entries" if region == NATIONAL else "entries with the national ones"
+            problems.append(f"{name}: region '{region}' shows {shown} {what}; keep it to "
                             f"{MAX_ENTRIES_PER_REGION} so the screen stays short")
     if not isinstance(raw.get("example", False), bool):
         problems.append(f"{name}: 'example' must be true or false")
