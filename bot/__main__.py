@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and settings.bot_token:
         return _run(settings)
     if args.command == "run":
-        print("No BOT_TOKEN set: starting the offline sandbox instead (nothing leaves this "
-              "machine).", file=sys.stderr)
+        print(
+            "No BOT_TOKEN set: starting the offline sandbox instead (nothing leaves this machine).",
+            file=sys.stderr,
+        )
     from bot.sandbox import run_sandbox
 
     return asyncio.run(run_sandbox(settings))

@@ -20,10 +20,10 @@ from aiogram.types import ErrorEvent
 
 from bot.config import Settings
 from bot.conversation import Conversation, Provider
-from bot.render import language_of
-from bot.reports import ReportDesk
 from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
+from bot.render import language_of
+from bot.reports import ReportDesk
 from bot.sessions import Clock, Session, SessionStore
 from flows.catalog import DEFAULT_LANGUAGE, N_, Translator
 from flows.directory import default_path, directory_text, load_directory
@@ -57,8 +57,6 @@ class NoStorage(BaseStorage):
         return None
 
 
-
-
 @dataclass
 class App:
     """A ready bot: start it with :meth:`run` (polling) or drive ``dp`` directly in tests."""
@@ -74,8 +72,13 @@ class App:
         """Wipe idle conversations now; returns how many."""
         return await self.conversation.wipe_idle(self.bot)
 
-    async def run(self, *, handle_signals: bool = True, polling_timeout: int = 10,
-                  handle_as_tasks: bool = True) -> None:
+    async def run(
+        self,
+        *,
+        handle_signals: bool = True,
+        polling_timeout: int = 10,
+        handle_as_tasks: bool = True,
+    ) -> None:
         """Poll for updates until stopped; on a graceful stop every live conversation is wiped.
 
         Updates are handled concurrently (``handle_as_tasks``); per-chat order is kept by the
@@ -86,8 +89,13 @@ class App:
             handle_signals=handle_signals,
             polling_timeout=polling_timeout,
             handle_as_tasks=handle_as_tasks,
-            allowed_updates=["message", "edited_message", "callback_query", "my_chat_member",
-                             "channel_post"],
+            allowed_updates=[
+                "message",
+                "edited_message",
+                "callback_query",
+                "my_chat_member",
+                "channel_post",
+            ],
         )
 
     async def stop(self) -> None:
@@ -111,8 +119,9 @@ def build_app(
     bot = Bot(
         token or settings.bot_token or "",
         session=session or AiohttpSession(api=api),
-        default=DefaultBotProperties(parse_mode="HTML", protect_content=True,
-                                     link_preview_is_disabled=True),
+        default=DefaultBotProperties(
+            parse_mode="HTML", protect_content=True, link_preview_is_disabled=True
+        ),
     )
     sessions = SessionStore(ttl=settings.idle_minutes * 60, cap=settings.max_sessions, clock=clock)
     bot.session.middleware(RecordSentMessages(sessions))
@@ -122,8 +131,12 @@ def build_app(
 
     def show_directory(session: Session) -> str:
         region = answers_of(session.state, "help").get("region")
-        return directory_text(directory, region if isinstance(region, str) else None,
-                              language_of(session) or DEFAULT_LANGUAGE, translator)
+        return directory_text(
+            directory,
+            region if isinstance(region, str) else None,
+            language_of(session) or DEFAULT_LANGUAGE,
+            translator,
+        )
 
     providers: dict[str, Provider] = {"directory": show_directory}
     params: dict[str, str] = {}
@@ -143,8 +156,11 @@ def build_app(
     )
     dp = Dispatcher(storage=NoStorage(), conversation=conversation, desk=desk)
     dp.update.outer_middleware(PrivateChatsOnly())
-    dp.update.outer_middleware(SessionBinding(conversation, flood_updates=settings.flood_updates,
-                                              flood_seconds=settings.flood_seconds))
+    dp.update.outer_middleware(
+        SessionBinding(
+            conversation, flood_updates=settings.flood_updates, flood_seconds=settings.flood_seconds
+        )
+    )
     dp.include_routers(*routers())
     app = App(settings=settings, bot=bot, dp=dp, conversation=conversation, sessions=sessions)
     interval = sweep_every or min(30.0, settings.idle_minutes * 60 / 4)

@@ -74,12 +74,14 @@ def _number(env: Mapping[str, str], key: str, default: float, low: float, high: 
 
 
 def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
-    """Settings from ``env`` (default: the process environment) over ``env_file`` (default ``.env``)."""
+    """Settings from ``env`` (default: the environment) over ``env_file`` (default ``.env``)."""
     merged = read_env_file(env_file or Path(".env"))
     merged.update(os.environ if env is None else env)
     token = merged.get("BOT_TOKEN") or None
     if token is not None and not TOKEN_RE.match(token):
-        raise ConfigError("BOT_TOKEN does not look like a bot token (digits, a colon, then letters)")
+        raise ConfigError(
+            "BOT_TOKEN does not look like a bot token (digits, colon, letters)"
+        )
     base = merged.get("BOT_API_BASE") or TELEGRAM_API
     if not re.match(r"^https?://[^\s/]+", base):
         raise ConfigError(f"BOT_API_BASE must be an http(s) URL, got {base!r}")

@@ -56,7 +56,8 @@ class Conversation:
         self.report_sink = report_sink
         self.providers = dict(providers or {})
         missing = {name for screen in book.screens.values() for name in screen.shows} - set(
-            self.providers)
+            self.providers
+        )
         if missing:
             raise ValueError(f"no provider for placeholder(s) shown by screens: {sorted(missing)}")
         self._base_params = {
@@ -69,9 +70,16 @@ class Conversation:
         """The question the current screen asks, if any."""
         return self.book.screen(session.state.screen or LANGUAGE).question
 
-    async def handle(self, bot: Bot, session: Session, event: Event, *,
-                     pressed_message_id: int | None = None, dispose: Sequence[int] = (),
-                     answer_message_id: int | None = None) -> None:
+    async def handle(
+        self,
+        bot: Bot,
+        session: Session,
+        event: Event,
+        *,
+        pressed_message_id: int | None = None,
+        dispose: Sequence[int] = (),
+        answer_message_id: int | None = None,
+    ) -> None:
         """Apply ``event``; edit ``pressed_message_id`` in place when the event came from it.
 
         ``dispose``: her messages that served only to navigate (commands), removed with the old
@@ -80,8 +88,12 @@ class Conversation:
         """
         question = self.question(session)
         outcome = step(self.book, session.state, event)
-        if answer_message_id is not None and question is not None and question.conceal \
-                and outcome.moved:
+        if (
+            answer_message_id is not None
+            and question is not None
+            and question.conceal
+            and outcome.moved
+        ):
             dispose = (*dispose, answer_message_id)
         if isinstance(outcome.effect, Exit):
             await self.quick_exit(bot, session)
@@ -92,27 +104,40 @@ class Conversation:
         session.state = outcome.state
         await self.show(bot, session, outcome.notice, edit=pressed_message_id, dispose=dispose)
 
-    async def show(self, bot: Bot, session: Session, notice: Notice | None = None, *,
-                   edit: int | None = None, dispose: Sequence[int] = ()) -> None:
+    async def show(
+        self,
+        bot: Bot,
+        session: Session,
+        notice: Notice | None = None,
+        *,
+        edit: int | None = None,
+        dispose: Sequence[int] = (),
+    ) -> None:
         """Show the current screen: edit message ``edit`` in place, or send it anew.
 
         A new screen replaces the previous one, which is deleted, so one live screen stays.
         """
         session.nonce = new_nonce()
-        rendered = render(self.book, self.translator, session, notice, self._base_params,
-                          self._shown(session))
+        rendered = render(
+            self.book, self.translator, session, notice, self._base_params, self._shown(session)
+        )
         if edit is not None:
             try:
-                await bot.edit_message_text(chat_id=session.chat_id, message_id=edit,
-                                            text=rendered.text, reply_markup=rendered.markup)
+                await bot.edit_message_text(
+                    chat_id=session.chat_id,
+                    message_id=edit,
+                    text=rendered.text,
+                    reply_markup=rendered.markup,
+                )
             except TelegramBadRequest as exc:
                 if "not modified" in exc.message:
                     return
             else:
                 await self._replace_live(bot, session, edit, dispose)
                 return
-        sent = await bot.send_message(chat_id=session.chat_id, text=rendered.text,
-                                      reply_markup=rendered.markup)
+        sent = await bot.send_message(
+            chat_id=session.chat_id, text=rendered.text, reply_markup=rendered.markup
+        )
         await self._replace_live(bot, session, sent.message_id, dispose)
 
     def _shown(self, session: Session) -> dict[str, str]:
@@ -121,8 +146,9 @@ class Conversation:
 
     async def say(self, bot: Bot, session: Session, notice: Notice) -> None:
         """A short message with no keyboard (recorded for the wipe like any other)."""
-        await bot.send_message(chat_id=session.chat_id,
-                               text=notice_text(self.translator, session, notice))
+        await bot.send_message(
+            chat_id=session.chat_id, text=notice_text(self.translator, session, notice)
+        )
 
     async def quick_exit(self, bot: Bot, session: Session) -> None:
         """Delete the whole conversation, forget the session, maybe leave one neutral line."""
@@ -130,8 +156,10 @@ class Conversation:
         await self.wipe(bot, session)
         if self.settings.exit_message == "goodbye":
             try:
-                await bot.send_message(chat_id=session.chat_id,
-                                       text=self.translator.text(language_of(session), GOODBYE))
+                await bot.send_message(
+                    chat_id=session.chat_id,
+                    text=self.translator.text(language_of(session), GOODBYE),
+                )
             except TelegramAPIError as exc:
                 log.warning("goodbye line not sent (%s)", type(exc).__name__)
 
@@ -169,8 +197,9 @@ class Conversation:
 
         await asyncio.gather(*(one(s) for s in sessions))
 
-    async def _replace_live(self, bot: Bot, session: Session, message_id: int,
-                            dispose: Sequence[int]) -> None:
+    async def _replace_live(
+        self, bot: Bot, session: Session, message_id: int, dispose: Sequence[int]
+    ) -> None:
         previous = session.live_message_id
         session.live_message_id = message_id
         stale = [i for i in (previous, *dispose) if i is not None and i != message_id]
@@ -183,8 +212,9 @@ class Conversation:
         for i in stale:
             session.forget_message(i)
 
-    async def _submit(self, bot: Bot, session: Session, effect: Submit,
-                      pressed_message_id: int | None) -> None:
+    async def _submit(
+        self, bot: Bot, session: Session, effect: Submit, pressed_message_id: int | None
+    ) -> None:
         if self.report_sink is None:
             await self.show(bot, session, Notice(SUBMIT_FAILED), edit=pressed_message_id)
             return

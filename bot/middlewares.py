@@ -43,7 +43,9 @@ class PrivateChatsOnly(BaseMiddleware):
             return None  # inline queries, polls and the like: nothing for this bot
         if chat.type != "private":
             if event.my_chat_member is None or event.my_chat_member.new_chat_member.status in (
-                "member", "administrator", "restricted"
+                "member",
+                "administrator",
+                "restricted",
             ):
                 await _leave(data["bot"], chat.id)
             return None
@@ -63,7 +65,9 @@ class SessionBinding(BaseMiddleware):
     """Find the chat's session, record her message for the wipe, enforce the flood limit, and run
     the handler under the session's lock so two quick taps cannot race."""
 
-    def __init__(self, conversation: Conversation, *, flood_updates: int, flood_seconds: float) -> None:
+    def __init__(
+        self, conversation: Conversation, *, flood_updates: int, flood_seconds: float
+    ) -> None:
         self.conversation = conversation
         self.sessions = conversation.sessions
         self.flood_updates = flood_updates
@@ -114,7 +118,8 @@ class SessionBinding(BaseMiddleware):
         try:
             if event.callback_query is not None:
                 text = self.conversation.translator.text(
-                    session.state.locale or session.preselect, FLOOD)
+                    session.state.locale or session.preselect, FLOOD
+                )
                 await event.callback_query.answer(text)
             else:
                 await self.conversation.say(bot, session, Notice(FLOOD))

@@ -75,7 +75,9 @@ def notice_text(translator: Translator, session: Session, notice: Notice) -> str
     return translator.text(language_of(session), notice.msgid, params)
 
 
-def _button(translator: Translator, lang: str | None, session: Session, key: Key) -> InlineKeyboardButton:
+def _button(
+    translator: Translator, lang: str | None, session: Session, key: Key
+) -> InlineKeyboardButton:
     label = translator.text(lang, key.label)
     if key.checked is not None:
         label = f"{'✅' if key.checked else '▫️'} {label}"

@@ -1,4 +1,4 @@
-"""The bot's side of anonymous reports: evidence capture, the review, and the hand-over to the vault.
+"""The bot's side of anonymous reports: evidence capture, the review, the hand-over to the vault.
 
 A draft lives in the session only (answers in the engine state, attachment bytes in memory). On
 "Send" it becomes a :class:`storage.Report`, is sealed to the caseworkers' keys and committed; she
@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from aiogram import Bot
 from aiogram.types import Message
 
+from bot.config import Settings
+from bot.render import language_of
+from bot.sessions import Session
 from flows.catalog import N_, Translator
 from flows.engine import Answer, Notice, Submit, answers_of
 from flows.loader import Book
 from flows.schema import Option, QuestionKind
 from storage import Attachment, Report, Vault, load_recipients
-
-from bot.config import Settings
-from bot.render import language_of
-from bot.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +54,27 @@ def evidence_of(message: Message) -> Evidence | None:
         return Evidence(best.file_id, best.file_size, "photo", "image/jpeg", "photo.jpg")
     if message.document is not None:
         doc = message.document
-        return Evidence(doc.file_id, doc.file_size, "document",
-                        doc.mime_type or "application/octet-stream", doc.file_name or "document")
+        return Evidence(
+            doc.file_id,
+            doc.file_size,
+            "document",
+            doc.mime_type or "application/octet-stream",
+            doc.file_name or "document",
+        )
     if message.voice is not None:
         voice = message.voice
-        return Evidence(voice.file_id, voice.file_size, "voice", voice.mime_type or "audio/ogg",
-                        "voice.ogg")
+        return Evidence(
+            voice.file_id, voice.file_size, "voice", voice.mime_type or "audio/ogg", "voice.ogg"
+        )
     return None
 
 
 class ReportDesk:
     """Reports for one bot: the vault, evidence limits, the review text."""
 
-    def __init__(self, *, vault: Vault, book: Book, translator: Translator,
-                 max_attachment_bytes: int) -> None:
+    def __init__(
+        self, *, vault: Vault, book: Book, translator: Translator, max_attachment_bytes: int
+    ) -> None:
         self.vault = vault
         self.book = book
         self.translator = translator
@@ -79,23 +85,33 @@ class ReportDesk:
         """Open the vault named by ``settings``; purge what has expired."""
         recipients = load_recipients(settings.report_recipients)
         settings.vault_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        vault = await Vault.open(settings.vault_path, recipients=recipients,
-                                 retention_days=settings.retention_days)
+        vault = await Vault.open(
+            settings.vault_path, recipients=recipients, retention_days=settings.retention_days
+        )
         purged = await vault.purge()
         if purged:
             log.warning("retention: %d expired report(s) purged", purged)
-        return cls(vault=vault, book=book, translator=translator,
-                   max_attachment_bytes=settings.max_attachment_mb * 1024 * 1024)
+        return cls(
+            vault=vault,
+            book=book,
+            translator=translator,
+            max_attachment_bytes=settings.max_attachment_mb * 1024 * 1024,
+        )
 
     async def close(self) -> None:
         await self.vault.close()
 
     def limits(self) -> dict[str, str]:
         """Placeholders the evidence screen shows: the per-file size and the count limit."""
-        counts = [s.question.max_items for s in self.book.flows[REPORT_FLOW].screens.values()
-                  if s.question is not None and s.question.max_items]
-        return {"max_mb": f"{self.max_attachment_bytes // (1024 * 1024)}",
-                "max_files": f"{min(counts, default=0)}"}
+        counts = [
+            s.question.max_items
+            for s in self.book.flows[REPORT_FLOW].screens.values()
+            if s.question is not None and s.question.max_items
+        ]
+        return {
+            "max_mb": f"{self.max_attachment_bytes // (1024 * 1024)}",
+            "max_files": f"{min(counts, default=0)}",
+        }
 
     async def take_evidence(self, bot: Bot, session: Session, message: Message) -> str | Notice:
         """Download the evidence in ``message`` into the draft; a handle for it, or why not."""
@@ -118,8 +134,9 @@ class ReportDesk:
         if len(data) > self.max_attachment_bytes:
             return Notice(TOO_BIG, mb)
         token = secrets.token_hex(4)
-        session.attachments[token] = Attachment(kind=evidence.kind, mime=evidence.mime,
-                                                name=evidence.name, data=data)
+        session.attachments[token] = Attachment(
+            kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
+        )
         return token
 
     def review(self, session: Session) -> str:
@@ -137,8 +154,13 @@ class ReportDesk:
             lines.append(f"<b>{html.escape(title)}:</b> {shown}")
         return "\n".join(lines)
 
-    def _value(self, lang: str | None, kind: QuestionKind, options: tuple[Option, ...],
-               value: Answer | None) -> str:
+    def _value(
+        self,
+        lang: str | None,
+        kind: QuestionKind,
+        options: tuple[Option, ...],
+        value: Answer | None,
+    ) -> str:
         t = self.translator.text
         if value is None or value == () or value == "":
             return f"<i>{html.escape(t(lang, NONE))}</i>"
@@ -155,22 +177,31 @@ class ReportDesk:
         report = Report(
             language=session.state.locale or "",
             answers=_plain_answers(self.book, effect),
-            attachments=[session.attachments[t] for t in _tokens(self.book, effect)
-                         if t in session.attachments],
+            attachments=[
+                session.attachments[t]
+                for t in _tokens(self.book, effect)
+                if t in session.attachments
+            ],
             received_day=self.vault.today().isoformat(),
         )
         await self.vault.store(report)
 
 
 def _media_fields(book: Book, flow: str) -> set[str]:
-    return {s.question.field for s in book.flows[flow].screens.values()
-            if s.question is not None and s.question.kind is QuestionKind.MEDIA}
+    return {
+        s.question.field
+        for s in book.flows[flow].screens.values()
+        if s.question is not None and s.question.kind is QuestionKind.MEDIA
+    }
 
 
 def _plain_answers(book: Book, effect: Submit) -> dict[str, str | list[str]]:
     media = _media_fields(book, effect.flow)
-    return {k: (v if isinstance(v, str) else list(v))
-            for k, v in effect.answers.items() if k not in media}
+    return {
+        k: (v if isinstance(v, str) else list(v))
+        for k, v in effect.answers.items()
+        if k not in media
+    }
 
 
 def _tokens(book: Book, effect: Submit) -> list[str]:
@@ -181,4 +212,3 @@ def _tokens(book: Book, effect: Submit) -> list[str]:
         if isinstance(value, tuple):
             out.extend(value)
     return out
-

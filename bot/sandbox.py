@@ -21,17 +21,21 @@ from bot.startup import open_desk
 SANDBOX_TOKEN = "123456:SANDBOX"  # noqa: S105 - the emulator's own token, not a secret
 
 
-async def run_sandbox(settings: Settings, *, stdin: TextIO | None = None,
-                      stdout: TextIO | None = None) -> int:
+async def run_sandbox(
+    settings: Settings, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
     """Chat with the bot in the terminal until ``:q`` or end of input; then wipe and stop."""
     out = stdout or sys.stdout
-    async with Emulator(token=SANDBOX_TOKEN, bot_username="safe_sandbox_bot",
-                        bot_name="Sandbox") as emu:
+    async with Emulator(
+        token=SANDBOX_TOKEN, bot_username="safe_sandbox_bot", bot_name="Sandbox"
+    ) as emu:
         local = replace(settings, bot_api_base=emu.base_url, bot_token=SANDBOX_TOKEN)
         desk = await open_desk(local)
         if desk is None:
-            out.write("Reporting is off: set REPORT_RECIPIENTS to a caseworker public key "
-                      "(python -m caseworker keygen) to try it.\n")
+            out.write(
+                "Reporting is off: set REPORT_RECIPIENTS to a caseworker public key "
+                "(python -m caseworker keygen) to try it.\n"
+            )
         else:
             out.write(f"Reports are sealed into {local.vault_path}.\n")
         app = build_app(local, session=emu.session(), desk=desk)
@@ -39,8 +43,10 @@ async def run_sandbox(settings: Settings, *, stdin: TextIO | None = None,
         try:
             await emu.settle(timeout=10)
             user = emu.user("You", language_code=None)
-            out.write(f"Sandbox: the bot polls a local Bot API emulator at {emu.base_url}. "
-                      "Type /start to begin.\n")
+            out.write(
+                f"Sandbox: the bot polls a local Bot API emulator at {emu.base_url}. "
+                "Type /start to begin.\n"
+            )
             out.flush()
             await TerminalChat(emu, user, stdin=stdin, stdout=out).run()
         finally:

@@ -72,7 +72,7 @@ class SessionStore:
         return self._sessions.get(chat_id)
 
     def touch(self, chat_id: int) -> tuple[Session, list[Session]]:
-        """The chat's session (created if new), marked as just seen; and any evicted to fit the cap."""
+        """The chat's session (created if new), marked as seen; and any evicted to fit the cap."""
         now = self.clock()
         session = self._sessions.get(chat_id)
         if session is not None:

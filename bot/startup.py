@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flows.catalog import Translator
-from flows.loader import load_book
-from storage import StorageError
-
 from bot.app import build_app
 from bot.config import ConfigError, Settings
 from bot.reports import ReportDesk
+from flows.catalog import Translator
+from flows.loader import load_book
+from storage import StorageError
 
 log = logging.getLogger(__name__)
 

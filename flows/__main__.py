@@ -1,4 +1,4 @@
-"""``python -m flows check`` checks the content; ``python -m flows update`` refreshes the catalogs."""
+"""``python -m flows check`` checks the content; ``python -m flows update`` adds new msgids."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def _update() -> int:
         catalog = read_catalog(lang)
         added = [m for m in used if m not in catalog]
         for msgid in added:
-            catalog.add(msgid, "", locations=[tuple(p.rsplit(":", 1)) for p in used[msgid][:1]])
+            file, _, line = used[msgid][0].rpartition(":")
+            catalog.add(msgid, "", locations=[(file, int(line))])
         unused = [m.id for m in catalog if m.id and m.id not in used]
         with po_path(lang, LOCALES_DIR).open("wb") as f:
             write_po(f, catalog, width=100, sort_output=True, omit_header=False)

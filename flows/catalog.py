@@ -82,13 +82,17 @@ class Translator:
         catalog = self._catalogs.get(language)
         return catalog is not None and catalog.gettext(msgid) != msgid
 
-    def text(self, language: str | None, msgid: str, params: Mapping[str, object] | None = None) -> str:
+    def text(
+        self, language: str | None, msgid: str, params: Mapping[str, object] | None = None
+    ) -> str:
         """The translation of ``msgid`` in ``language`` with ``params`` filled in.
 
         Unknown languages fall back to the default language; a missing msgid shows the msgid itself
         (the content checker keeps that from shipping).
         """
-        catalog = self._catalogs.get(language or DEFAULT_LANGUAGE) or self._catalogs[DEFAULT_LANGUAGE]
+        catalog = (
+            self._catalogs.get(language or DEFAULT_LANGUAGE) or self._catalogs[DEFAULT_LANGUAGE]
+        )
         template = catalog.gettext(msgid)
         if not params:
             return template

@@ -32,12 +32,55 @@ NOTICE_ROOM = 300
 # Words that must not stand in the first line of a message: it shows in notification previews and
 # in the chat list, on a phone an abuser may see. Lower-case stems, matched as substrings.
 REVEALING = {
-    "en": ("violen", "abus", "police", "rape", "assault", "victim", "shelter", "crisis", "danger",
-           "beat", "report", "112", "102", "111"),
-    "ru": ("насил", "избие", "побо", "полиц", "изнасил", "жертв", "угроз", "опасн", "убежищ",
-           "кризис", "абьюз", "заявлен", "агресс", "112", "102", "111"),
-    "kk": ("зорлық", "зомбылық", "полиция", "қорлау", "қауіп", "құрбан", "дағдарыс", "баспана",
-           "соққы", "шабуыл", "112", "102", "111"),
+    "en": (
+        "violen",
+        "abus",
+        "police",
+        "rape",
+        "assault",
+        "victim",
+        "shelter",
+        "crisis",
+        "danger",
+        "beat",
+        "report",
+        "112",
+        "102",
+        "111",
+    ),
+    "ru": (
+        "насил",
+        "избие",
+        "побо",
+        "полиц",
+        "изнасил",
+        "жертв",
+        "угроз",
+        "опасн",
+        "убежищ",
+        "кризис",
+        "абьюз",
+        "заявлен",
+        "агресс",
+        "112",
+        "102",
+        "111",
+    ),
+    "kk": (
+        "зорлық",
+        "зомбылық",
+        "полиция",
+        "қорлау",
+        "қауіп",
+        "құрбан",
+        "дағдарыс",
+        "баспана",
+        "соққы",
+        "шабуыл",
+        "112",
+        "102",
+        "111",
+    ),
 }
 
 
@@ -93,13 +136,19 @@ def _structure(book: Book) -> Iterator[str]:
         if ref not in reachable:
             yield f"{where}: unreachable from the language choice and the main menu"
         screen_keys = keys(book, State(locale="en", screen=ref))
-        exits = [k for k in screen_keys
-                 if (k.kind == "nav" and k.value == Nav.EXIT) or k.action is Action.EXIT]
+        exits = [
+            k
+            for k in screen_keys
+            if (k.kind == "nav" and k.value == Nav.EXIT) or k.action is Action.EXIT
+        ]
         if not exits:
             yield f"{where}: no quick exit button"
         if ref not in (HOME, LANGUAGE):
-            ways = [k for k in screen_keys
-                    if (k.kind == "nav" and k.value in (Nav.BACK, Nav.HOME)) or k.target == HOME]
+            ways = [
+                k
+                for k in screen_keys
+                if (k.kind == "nav" and k.value in (Nav.BACK, Nav.HOME)) or k.target == HOME
+            ]
             if not ways:
                 yield f"{where}: no way back or home"
         if HOME not in _reachable(book, (ref,)):
@@ -132,7 +181,14 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
     problems: list[str] = []
     used = used_msgids(root)
     texts, labels = _screen_msgids(book)
-    code_texts = {m for m in used if m not in labels and not m.startswith(("nav.", "language."))}
+    # Python code sends these as messages of their own (notices): their first line shows too.
+    code_texts = {
+        m
+        for m, places in used.items()
+        if any(p.split(":", 1)[0].endswith(".py") for p in places)
+        and m not in labels
+        and not m.startswith(("nav.", "language."))
+    }
     templates: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
         try:
@@ -153,9 +209,14 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
                 problems.append(f"{po}: msgid '{msgid}' is empty")
                 continue
             templates.setdefault(msgid, {})[lang] = string
-            problems += _text_limits(po, lang, msgid, string,
-                                     is_label=msgid in labels,
-                                     is_message=msgid in texts or msgid in code_texts)
+            problems += _text_limits(
+                po,
+                lang,
+                msgid,
+                string,
+                is_label=msgid in labels,
+                is_message=msgid in texts or msgid in code_texts,
+            )
     for msgid, by_lang in sorted(templates.items()):
         names = {lang: placeholders(t) for lang, t in by_lang.items()}
         if len(set(names.values())) > 1:
@@ -164,23 +225,30 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
     return problems
 
 
-def _text_limits(po: str, lang: str, msgid: str, string: str, *, is_label: bool,
-                 is_message: bool) -> list[str]:
+def _text_limits(
+    po: str, lang: str, msgid: str, string: str, *, is_label: bool, is_message: bool
+) -> list[str]:
     problems: list[str] = []
     try:
         shown = visible_text(string)
     except MarkupError as exc:
         return [f"{po}: msgid '{msgid}': {exc}"]
     if is_label and len(shown) > MAX_LABEL_CHARS:
-        problems.append(f"{po}: button '{msgid}' is {len(shown)} characters, "
-                        f"keep labels within {MAX_LABEL_CHARS}")
+        problems.append(
+            f"{po}: button '{msgid}' is {len(shown)} characters, "
+            f"keep labels within {MAX_LABEL_CHARS}"
+        )
     if is_message:
         if len(shown) + NOTICE_ROOM > MESSAGE_CHARS:
-            problems.append(f"{po}: msgid '{msgid}' is {len(shown)} characters; with room for a "
-                            f"notice it exceeds Telegram's {MESSAGE_CHARS}")
+            problems.append(
+                f"{po}: msgid '{msgid}' is {len(shown)} characters; with room for a "
+                f"notice it exceeds Telegram's {MESSAGE_CHARS}"
+            )
         first = shown.strip().split("\n", 1)[0].casefold()
         revealing = [w for w in REVEALING[lang] if w in first]
         if revealing:
-            problems.append(f"{po}: msgid '{msgid}': the first line reveals the topic in a "
-                            f"notification ({', '.join(revealing)}): {first[:60]!r}")
+            problems.append(
+                f"{po}: msgid '{msgid}': the first line reveals the topic in a "
+                f"notification ({', '.join(revealing)}): {first[:60]!r}"
+            )
     return problems

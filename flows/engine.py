@@ -1,7 +1,7 @@
 """The pure conversation engine: (state, event) -> outcome.
 
 Deterministic and free of I/O: no clock, no randomness, no Telegram. The bot turns updates into
-events, calls :func:`step`, executes the outcome's effects and renders :func:`view` of the new state.
+events, calls :func:`step`, carries out the outcome's effect and renders the new screen.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ EXIT_WORDS = frozenset(
 )
 
 _EMPTY: Answers = MappingProxyType({})
+_NO_ANSWERS: Mapping[str, Answer] = MappingProxyType({})
 
 NAV_LABELS = {
     Nav.BACK: N_("nav.back"),
@@ -92,7 +93,7 @@ class Exit:
 
 @dataclass(frozen=True, slots=True)
 class Submit:
-    """Seal ``answers`` of ``flow`` as a report; on success show ``then`` (see :func:`submitted`)."""
+    """Seal ``answers`` of ``flow`` as a report; then show ``then`` (see :func:`submitted`)."""
 
     flow: str
     answers: Mapping[str, Answer]
@@ -165,8 +166,14 @@ def keys(book: Book, state: State) -> tuple[Key, ...]:
         for b in buttons:
             target = qualify(flow_id, b.go) if b.go else None
             kind = "action" if b.action else "go"
-            add(label=b.label, kind=kind, target=target, action=b.action, value=b.value,
-                come_back=b.come_back)
+            add(
+                label=b.label,
+                kind=kind,
+                target=target,
+                action=b.action,
+                value=b.value,
+                come_back=b.come_back,
+            )
         row += 1
     for nav in _nav(ref, screen):
         add(label=NAV_LABELS[nav], kind="nav", value=nav.value)
@@ -222,7 +229,7 @@ def is_exit_word(text: str) -> bool:
 
 def answers_of(state: State, flow_id: str) -> Mapping[str, Answer]:
     """The answers given so far in ``flow_id``."""
-    return state.answers.get(flow_id, _EMPTY)
+    return state.answers.get(flow_id, _NO_ANSWERS)
 
 
 # Internals ----------------------------------------------------------------------------------
@@ -265,7 +272,7 @@ def _press(book: Book, state: State, index: int) -> Outcome:
         back = ref if key.come_back else None
         return _go(replace(state, return_to=back), key.target)
     if key.kind == "nav":
-        return _press_nav(book, state, Nav(key.value))
+        return _press_nav(book, state, Nav(key.value or Nav.EXIT))
     if key.kind == "action":
         return _press_action(state, flow_id, key)
     assert question is not None
@@ -316,12 +323,15 @@ def _text(book: Book, state: State, text: str) -> Outcome:
     limit = question.max_length or 0
     if len(combined) > limit:
         left = max(0, limit - len(previous) - (2 if previous else 0))
-        notice = Notice(question.limit_notice or N_("common.text_too_long"),
-                        {"limit": limit, "left": left, "length": len(text)})
+        notice = Notice(
+            question.limit_notice or N_("common.text_too_long"),
+            {"limit": limit, "left": left, "length": len(text)},
+        )
         return _stay(state, notice)
     state = _set(state, flow_id, question.field, combined)
-    return Outcome(state=state, notice=Notice("common.text_saved",
-                                              {"count": len(combined), "limit": limit}))
+    return Outcome(
+        state=state, notice=Notice("common.text_saved", {"count": len(combined), "limit": limit})
+    )
 
 
 def _media(book: Book, state: State, token: str) -> Outcome:
@@ -333,10 +343,13 @@ def _media(book: Book, state: State, token: str) -> Outcome:
     items = _answer(state, flow_id, question.field)
     limit = question.max_items or 0
     if len(items) >= limit:
-        return _stay(state, Notice(question.limit_notice or N_("common.media_limit"), {"limit": limit}))
+        return _stay(
+            state, Notice(question.limit_notice or N_("common.media_limit"), {"limit": limit})
+        )
     state = _set(state, flow_id, question.field, (*items, token))
-    return Outcome(state=state, notice=Notice("common.media_saved",
-                                              {"count": len(items) + 1, "limit": limit}))
+    return Outcome(
+        state=state, notice=Notice("common.media_saved", {"count": len(items) + 1, "limit": limit})
+    )
 
 
 def _answered(state: State, flow_id: str, question: Question, value: str) -> Outcome:

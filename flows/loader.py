@@ -54,7 +54,7 @@ class Book:
         return HOME
 
     def arrive(self, ref: str) -> str:
-        """The screen shown for ``ref``: itself, or its stand-in when it needs a disabled feature."""
+        """The screen shown for ``ref``: itself, or its stand-in if it needs a disabled feature."""
         flow_id, name = ref.split(".", 1)
         screen = self.flows[flow_id].screens[name]
         if screen.requires in self.disabled and screen.otherwise is not None:
@@ -125,7 +125,8 @@ def load_lists(directory: Path) -> dict[str, tuple[Option, ...]]:
     for path in sorted(directory.glob("*.yaml")):
         try:
             lists[path.stem] = OptionList.model_validate(
-                yaml.safe_load(path.read_text(encoding="utf-8"))).options
+                yaml.safe_load(path.read_text(encoding="utf-8"))
+            ).options
         except (yaml.YAMLError, ValidationError) as exc:
             errors.append(FlowError(f"lists/{path.name}", None, f"not a valid option list: {exc}"))
     if errors:
@@ -164,7 +165,9 @@ def load_book(directory: Path = CONTENT_DIR) -> Book:
             continue
         flows[flow.flow] = flow
         files[flow.flow] = path.name
-    screens = {f"{fid}.{name}": s for fid, flow in flows.items() for name, s in flow.screens.items()}
+    screens = {
+        f"{fid}.{name}": s for fid, flow in flows.items() for name, s in flow.screens.items()
+    }
     for fid, flow in flows.items():
         for name, screen in flow.screens.items():
             for target in screen_targets(fid, screen):
@@ -172,7 +175,9 @@ def load_book(directory: Path = CONTENT_DIR) -> Book:
                     errors.append(FlowError(files[fid], name, f"unknown target '{target}'"))
     for required in (HOME, LANGUAGE):
         if not errors and required not in screens:
-            errors.append(FlowError(directory.name, None, f"required screen '{required}' is missing"))
+            errors.append(
+                FlowError(directory.name, None, f"required screen '{required}' is missing")
+            )
     if errors:
         raise FlowErrors(errors)
     return Book(flows=flows, screens=screens, files=files)

@@ -1,4 +1,4 @@
-"""Which msgids the project uses: from the flow files and from Python code, as Babel extracts them."""
+"""Which msgids the project uses, from flow files and Python code, as Babel extracts them."""
 
 from __future__ import annotations
 

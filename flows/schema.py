@@ -4,7 +4,7 @@ A flow is a set of screens. A screen shows a text and buttons; a button either g
 screen or triggers an action; a screen may ask a question that captures a choice or typed input into
 a named field. Every text is a gettext msgid, translated per language in ``locales/``.
 
-References to screens are ``flow.screen``; inside one flow a bare ``screen`` means that flow's screen.
+References to screens are ``flow.screen``; inside a flow a bare ``screen`` means that flow's.
 """
 
 from __future__ import annotations

@@ -93,8 +93,8 @@ class TerminalChat:
 
     async def _send_file(self, text: str) -> None:
         command, _, raw = text.partition(" ")
-        path = Path(raw.strip()).expanduser()
-        data = path.read_bytes()
+        path = Path(raw.strip())
+        data = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
         if command == ":photo":
             await self.user.send_photo(data)
         elif command == ":voice":

@@ -6,15 +6,14 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
-from flows.schema import QuestionKind
-
 from bot.conversation import Conversation
-from bot.reports import ReportDesk
 from bot.render import Tap, notice_text
+from bot.reports import ReportDesk
 from bot.sessions import Session
 from flows.catalog import N_
 from flows.engine import Command as CommandEvent
 from flows.engine import Media, Notice, Press, Start, Text
+from flows.schema import QuestionKind
 
 EXPIRED = N_("common.expired")
 MEDIA_NOT_NEEDED = N_("common.media_not_needed")
@@ -27,19 +26,27 @@ async def start(message: Message, bot: Bot, session: Session, conversation: Conv
     await conversation.handle(bot, session, Start(), dispose=(message.message_id,))
 
 
-async def known_command(message: Message, command: CommandObject, bot: Bot, session: Session,
-                        conversation: Conversation) -> None:
-    await conversation.handle(bot, session, CommandEvent(command.command.lower()),
-                              dispose=(message.message_id,))
+async def known_command(
+    message: Message, command: CommandObject, bot: Bot, session: Session, conversation: Conversation
+) -> None:
+    await conversation.handle(
+        bot, session, CommandEvent(command.command.lower()), dispose=(message.message_id,)
+    )
 
 
-async def other_command(message: Message, bot: Bot, session: Session,
-                        conversation: Conversation) -> None:
+async def other_command(
+    message: Message, bot: Bot, session: Session, conversation: Conversation
+) -> None:
     await conversation.handle(bot, session, CommandEvent("unknown"), dispose=(message.message_id,))
 
 
-async def press(callback: CallbackQuery, callback_data: Tap, bot: Bot, session: Session,
-                conversation: Conversation) -> None:
+async def press(
+    callback: CallbackQuery,
+    callback_data: Tap,
+    bot: Bot,
+    session: Session,
+    conversation: Conversation,
+) -> None:
     pressed = callback.message.message_id if callback.message else None
     if callback_data.n != session.nonce:
         await _expired(callback, bot, session, conversation, pressed)
@@ -48,14 +55,20 @@ async def press(callback: CallbackQuery, callback_data: Tap, bot: Bot, session: 
     await conversation.handle(bot, session, Press(callback_data.i), pressed_message_id=pressed)
 
 
-async def forged(callback: CallbackQuery, bot: Bot, session: Session,
-                 conversation: Conversation) -> None:
+async def forged(
+    callback: CallbackQuery, bot: Bot, session: Session, conversation: Conversation
+) -> None:
     pressed = callback.message.message_id if callback.message else None
     await _expired(callback, bot, session, conversation, pressed)
 
 
-async def _expired(callback: CallbackQuery, bot: Bot, session: Session,
-                   conversation: Conversation, pressed: int | None) -> None:
+async def _expired(
+    callback: CallbackQuery,
+    bot: Bot,
+    session: Session,
+    conversation: Conversation,
+    pressed: int | None,
+) -> None:
     notice = Notice(EXPIRED)
     await callback.answer(notice_text(conversation.translator, session, notice))
     await conversation.show(bot, session, notice, edit=pressed)
@@ -66,8 +79,13 @@ async def text(message: Message, bot: Bot, session: Session, conversation: Conve
     await conversation.handle(bot, session, Text(typed), answer_message_id=message.message_id)
 
 
-async def anything_else(message: Message, bot: Bot, session: Session,
-                        conversation: Conversation, desk: ReportDesk | None = None) -> None:
+async def anything_else(
+    message: Message,
+    bot: Bot,
+    session: Session,
+    conversation: Conversation,
+    desk: ReportDesk | None = None,
+) -> None:
     """Evidence where a question asks for it; elsewhere a kind answer, never silence."""
     question = conversation.question(session)
     if desk is None or question is None or question.kind is not QuestionKind.MEDIA:

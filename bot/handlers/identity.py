@@ -15,8 +15,9 @@ LOCATION_REMOVED = N_("common.location_removed")
 CONTACT_REMOVED = N_("common.contact_removed")
 
 
-async def refuse_identifying(message: Message, bot: Bot, session: Session,
-                             conversation: Conversation) -> None:
+async def refuse_identifying(
+    message: Message, bot: Bot, session: Session, conversation: Conversation
+) -> None:
     try:
         await message.delete()
         session.forget_message(message.message_id)

@@ -13,8 +13,9 @@ from bot.sessions import Session
 from flows.engine import is_exit_word
 
 
-async def exit_button(callback: CallbackQuery, bot: Bot, session: Session,
-                      conversation: Conversation) -> None:
+async def exit_button(
+    callback: CallbackQuery, bot: Bot, session: Session, conversation: Conversation
+) -> None:
     # Answer first: the spinner stops at once, and the answer cannot fail on a deleted message.
     await callback.answer()
     if callback.message is not None:
@@ -23,8 +24,9 @@ async def exit_button(callback: CallbackQuery, bot: Bot, session: Session,
     await conversation.quick_exit(bot, session)
 
 
-async def exit_typed(message: Message, bot: Bot, session: Session,
-                     conversation: Conversation) -> None:
+async def exit_typed(
+    message: Message, bot: Bot, session: Session, conversation: Conversation
+) -> None:
     await conversation.quick_exit(bot, session)
 
 

@@ -43,7 +43,10 @@ class Harness:
         return self.emu.user(**kwargs)  # type: ignore[arg-type]
 
     async def settle(self) -> None:
+        """Wait for the bot to answer; then half a second passes, a brisk human pace (so that
+        long walks stay under the flood limit, as a person's would)."""
         await self.emu.settle()
+        self.clock.advance(0.5)
 
 
 def bot_texts(user: SimUser) -> list[str]:
@@ -60,10 +63,18 @@ async def running_bot(settings: Settings | None = None, **build: object) -> Asyn
         base = settings or Settings()
         base = replace(base, bot_api_base=emu.base_url)
         desk = await open_desk(base)
-        app = build_app(base, token=emu.token, clock=clock, session=emu.session(),
-                        sweep_every=3600, desk=desk, **build)  # type: ignore[arg-type]
-        task = asyncio.create_task(app.run(handle_signals=False, polling_timeout=1,
-                                           handle_as_tasks=False))
+        app = build_app(
+            base,
+            token=emu.token,
+            clock=clock,
+            session=emu.session(),
+            sweep_every=3600,
+            desk=desk,
+            **build,
+        )  # type: ignore[arg-type]
+        task = asyncio.create_task(
+            app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=False)
+        )
         harness = Harness(emu=emu, app=app, clock=clock)
         try:
             await emu.settle()
@@ -99,8 +110,10 @@ def caseworkers() -> list[Caseworker]:
 @pytest.fixture
 async def reporting(tmp_path: Path, caseworkers: list[Caseworker]) -> AsyncIterator[Harness]:
     """The bot with reporting on: a vault in ``tmp_path`` sealed to two caseworkers."""
-    settings = Settings(report_recipients=",".join(c.public for c in caseworkers),
-                        vault_path=tmp_path / "vault" / "reports.sqlite3")
+    settings = Settings(
+        report_recipients=",".join(c.public for c in caseworkers),
+        vault_path=tmp_path / "vault" / "reports.sqlite3",
+    )
     async with running_bot(settings) as h:
         yield h
 

@@ -60,7 +60,9 @@ async def test_location_and_contact_are_deleted_and_explained(harness: Harness, 
         shared = await user.send_contact("+77001234567", "Dana")
     await harness.settle()
     assert all(m.message_id != shared.message_id for m in user.visible)
-    assert ("location you shared" if kind == "location" else "contact you shared") in last_text(user)
+    assert ("location you shared" if kind == "location" else "contact you shared") in last_text(
+        user
+    )
     assert "🚪 Exit" in user.buttons
     session = harness.app.sessions.get(user.chat.id)
     assert session is not None and shared.message_id not in session.message_ids
@@ -129,8 +131,16 @@ async def test_old_button_after_moving_on_is_expired_not_acted_on(harness: Harne
 
 @pytest.mark.parametrize(
     "text",
-    ["", " ", "x" * 4096, "<b>bold</b> [x](tg://user?id=1) &amp; <script>", "\u202e\u200f\x00\x07",
-     "👩‍👩‍👧‍👦" * 200, "/start@emulated_bot extra args", "/unknown_command arg"],
+    [
+        "",
+        " ",
+        "x" * 4096,
+        "<b>bold</b> [x](tg://user?id=1) &amp; <script>",
+        "\u202e\u200f\x00\x07",
+        "👩‍👩‍👧‍👦" * 200,
+        "/start@emulated_bot extra args",
+        "/unknown_command arg",
+    ],
 )
 async def test_odd_text_gets_a_clear_answer(harness: Harness, text: str) -> None:
     user = await at_menu(harness)

@@ -35,8 +35,9 @@ async def test_first_contact_offers_three_languages_named_natively(harness: Harn
 
 
 @pytest.mark.parametrize("code", [None, "de", "en-GB"])
-async def test_unknown_or_missing_language_code_preselects_nothing_odd(harness: Harness,
-                                                                       code: str | None) -> None:
+async def test_unknown_or_missing_language_code_preselects_nothing_odd(
+    harness: Harness, code: str | None
+) -> None:
     user = harness.user(language_code=code)
     await user.command("/start")
     await harness.settle()
@@ -91,8 +92,12 @@ async def test_walk_to_every_screen_and_back_in_each_language(
     harness = reporting if with_reports else harness
     book = harness.app.conversation.book
     paths = paths_to_every_screen(book, lang)
-    after_submit = {k.target for ref in book.screens
-                    for k in keys(book, State(locale=lang, screen=ref)) if k.action is Action.SUBMIT}
+    after_submit = {
+        k.target
+        for ref in book.screens
+        for k in keys(book, State(locale=lang, screen=ref))
+        if k.action is Action.SUBMIT
+    }
     gated = {ref for ref in book.screens if ref.startswith("report.")}
     not_walked = set(book.screens) - set(paths) - after_submit - {LANGUAGE}
     if with_reports:

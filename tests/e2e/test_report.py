@@ -9,7 +9,6 @@ from bot.emulator.client import SimUser
 from caseworker.cli import main as console
 from storage import VaultReader, open_envelope
 from storage.keys import Passphrase, insecure_argon2_params, write_private_key_file
-
 from tests.e2e.conftest import Caseworker, Harness, bot_texts
 
 STORY_1 = "He took my passport and my salary card in March."
@@ -25,8 +24,9 @@ async def tap(harness: Harness, user: SimUser, label: str) -> None:
 
 
 async def file_a_report(harness: Harness) -> SimUser:
-    user = harness.user(first_name="Aigerim", last_name="Sultanova", username="aigerim_kz_1990",
-                        language_code="en")
+    user = harness.user(
+        first_name="Aigerim", last_name="Sultanova", username="aigerim_kz_1990", language_code="en"
+    )
     await user.command("/start")
     await harness.settle()
     await tap(harness, user, "✓ English")
@@ -72,8 +72,12 @@ async def file_a_report(harness: Harness) -> SimUser:
 def key_file(tmp_path: Path, caseworker: Caseworker, name: str) -> tuple[Path, Path]:
     key, secret = tmp_path / f"{name}.key", tmp_path / f"{name}.pass"
     secret.write_text("correct horse battery staple")
-    write_private_key_file(key, caseworker.key, Passphrase("correct horse battery staple"),  # type: ignore[arg-type]
-                           params=insecure_argon2_params())
+    write_private_key_file(
+        key,
+        caseworker.key,
+        Passphrase("correct horse battery staple"),  # type: ignore[arg-type]
+        params=insecure_argon2_params(),
+    )
     return key, secret
 
 
@@ -88,24 +92,63 @@ async def test_report_is_sealed_and_each_caseworker_reads_exactly_what_she_sent(
         report = open_envelope(rows[0].envelope, rows[0].id, caseworker.key)  # type: ignore[arg-type]
         assert report.language == "en"
         assert report.answers == {
-            "forms": ["physical", "economic"], "when": "this_week", "region": "almaty_city",
-            "relation": "partner", "children": "present", "safe_now": "safe",
-            "story": f"{STORY_1}\n\n{STORY_2}", "contact": CONTACT,
+            "forms": ["physical", "economic"],
+            "when": "this_week",
+            "region": "almaty_city",
+            "relation": "partner",
+            "children": "present",
+            "safe_now": "safe",
+            "story": f"{STORY_1}\n\n{STORY_2}",
+            "contact": CONTACT,
         }
         assert [(a.kind, a.mime, a.data) for a in report.attachments] == [
-            ("photo", "image/jpeg", PHOTO), ("document", "application/pdf", PDF)]
+            ("photo", "image/jpeg", PHOTO),
+            ("document", "application/pdf", PDF),
+        ]
     # And through the caseworker's own console, with her key file and passphrase.
     key, secret = key_file(tmp_path, caseworkers[0], "cw")
     out, err = io.StringIO(), io.StringIO()
     folder = tmp_path / "evidence"
-    code = console(["read", "--all", "--db", str(db), "--key", str(key), "--passphrase-file",
-                    str(secret), "--attachments", str(folder)], out=out, err=err)
+    code = console(
+        [
+            "read",
+            "--all",
+            "--db",
+            str(db),
+            "--key",
+            str(key),
+            "--passphrase-file",
+            str(secret),
+            "--attachments",
+            str(folder),
+        ],
+        out=out,
+        err=err,
+    )
     assert code == 0, err.getvalue()
     assert STORY_2 in out.getvalue()
     assert sorted(p.read_bytes() for p in folder.rglob("*") if p.is_file()) == sorted([PHOTO, PDF])
     export = tmp_path / "export.json"
-    assert console(["export", "--format", "json", "--out", str(export), "--db", str(db), "--key",
-                    str(key), "--passphrase-file", str(secret)], out=out, err=err) == 0
+    assert (
+        console(
+            [
+                "export",
+                "--format",
+                "json",
+                "--out",
+                str(export),
+                "--db",
+                str(db),
+                "--key",
+                str(key),
+                "--passphrase-file",
+                str(secret),
+            ],
+            out=out,
+            err=err,
+        )
+        == 0
+    )
     assert "almaty_city" in export.read_text()
 
 
@@ -116,10 +159,21 @@ async def test_nothing_that_identifies_her_reaches_the_disk_or_the_logs(
     await user.command("/exit")
     await reporting.settle()
     db = reporting.app.settings.vault_path
-    identifiers = [str(user.chat.id), user.user["first_name"], user.user["last_name"],
-                   user.user["username"], STORY_1[:20], STORY_2[:20], "Saule", CONTACT[:20],
-                   "701 555", "bruise-photo", "medical certificate", "certificate.pdf"]
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    identifiers = [
+        str(user.chat.id),
+        user.user["first_name"],
+        user.user["last_name"],
+        user.user["username"],
+        STORY_1[:20],
+        STORY_2[:20],
+        "Saule",
+        CONTACT[:20],
+        "701 555",
+        "bruise-photo",
+        "medical certificate",
+        "certificate.pdf",
+    ]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]  # noqa: ASYNC240
     assert db in files and db.stat().st_mode & 0o777 == 0o600
     for path in files:
         raw = path.read_bytes()

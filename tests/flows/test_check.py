@@ -23,8 +23,14 @@ screens:
 """
 
 
-def write(root: Path, main_yaml: str, texts: dict[str, str], *, fuzzy: set[str] = frozenset(),
-          only: str | None = None) -> None:
+def write(
+    root: Path,
+    main_yaml: str,
+    texts: dict[str, str],
+    *,
+    fuzzy: set[str] = frozenset(),
+    only: str | None = None,
+) -> None:
     content = root / "flows" / "content"
     content.mkdir(parents=True, exist_ok=True)
     (content / "main.yaml").write_text(main_yaml)
@@ -68,12 +74,20 @@ def test_a_sound_book_passes(tmp_path: Path) -> None:
 
 def test_unreachable_screen(tmp_path: Path) -> None:
     write(tmp_path, MENU.replace("{extra}", "  lost: {text: main.page.text}"), OK_TEXTS)
-    assert "main.yaml: screen 'lost': unreachable from the language choice and the main menu" in run(tmp_path)
+    assert (
+        "main.yaml: screen 'lost': unreachable from the language choice and the main menu"
+        in run(tmp_path)
+    )
 
 
 def test_screen_without_quick_exit_and_without_way_back(tmp_path: Path) -> None:
-    write(tmp_path, MENU.replace("{extra}", "    nav: [back]").replace("text: main.page.text\n    nav: [back]",
-          "text: main.page.text\n    nav: [back]"), OK_TEXTS)
+    write(
+        tmp_path,
+        MENU.replace("{extra}", "    nav: [back]").replace(
+            "text: main.page.text\n    nav: [back]", "text: main.page.text\n    nav: [back]"
+        ),
+        OK_TEXTS,
+    )
     assert "main.yaml: screen 'page': no quick exit button" in run(tmp_path)
     write(tmp_path, MENU.replace("{extra}", "    nav: [exit]"), OK_TEXTS)
     assert "main.yaml: screen 'page': no way back or home" in run(tmp_path)
@@ -83,25 +97,39 @@ def test_screen_without_quick_exit_and_without_way_back(tmp_path: Path) -> None:
     ("texts", "fuzzy", "expected"),
     [
         ({**OK_TEXTS, "main.page.text": ""}, set(), "msgid 'main.page.text' is empty"),
-        ({k: v for k, v in OK_TEXTS.items() if k != "main.page.text"}, set(),
-         "msgid 'main.page.text' is missing"),
+        (
+            {k: v for k, v in OK_TEXTS.items() if k != "main.page.text"},
+            set(),
+            "msgid 'main.page.text' is missing",
+        ),
         (OK_TEXTS, {"main.menu.go"}, "msgid 'main.menu.go' is fuzzy"),
         ({**OK_TEXTS, "main.page.text": "x" * 4000}, set(), "exceeds Telegram's 4096"),
         ({**OK_TEXTS, "main.page.text": "<b>bold"}, set(), "can't parse entities"),
-        ({**OK_TEXTS, "main.page.text": "Domestic violence help\nmore"}, set(),
-         "the first line reveals the topic"),
+        (
+            {**OK_TEXTS, "main.page.text": "Domestic violence help\nmore"},
+            set(),
+            "the first line reveals the topic",
+        ),
         ({**OK_TEXTS, "main.menu.go": "y" * 70}, set(), "keep labels within 64"),
     ],
 )
-def test_translation_faults(tmp_path: Path, texts: dict[str, str], fuzzy: set[str],
-                            expected: str) -> None:
+def test_translation_faults(
+    tmp_path: Path, texts: dict[str, str], fuzzy: set[str], expected: str
+) -> None:
     write(tmp_path, MENU.replace("{extra}", ""), texts, fuzzy=fuzzy)
     problems = run(tmp_path)
-    assert any(expected in p and "locales/en/LC_MESSAGES/messages.po" in p for p in problems), problems
+    assert any(expected in p and "locales/en/LC_MESSAGES/messages.po" in p for p in problems), (
+        problems
+    )
 
 
 def test_placeholders_must_agree_across_languages(tmp_path: Path) -> None:
-    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": "{count} left"}, only="en")
+    write(
+        tmp_path,
+        MENU.replace("{extra}", ""),
+        {**OK_TEXTS, "main.page.text": "{count} left"},
+        only="en",
+    )
     assert any("different placeholders" in p for p in run(tmp_path))
 
 
@@ -111,8 +139,9 @@ def test_shipped_content_is_clean_and_cli_exits_zero(capsys: pytest.CaptureFixtu
     assert "content is sound" in capsys.readouterr().out
 
 
-def test_cli_exits_non_zero_with_a_precise_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_non_zero_with_a_precise_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, MENU.replace("{extra}", "  lost: {text: main.page.text}"), OK_TEXTS)
     monkeypatch.setattr("flows.__main__.check", lambda: run(tmp_path))
     assert flows_main(["check"]) == 1

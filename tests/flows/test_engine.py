@@ -169,8 +169,9 @@ def test_edit_from_review_comes_back_to_review(book: Book) -> None:
 
 def test_submit_hands_over_answers_and_submitted_forgets_the_draft(book: Book) -> None:
     state = at("form.review", kind="a", story="hi")
-    outcome = step(book, state, Press(next(k.index for k in keys(book, state)
-                                           if k.label == "form.send")))
+    outcome = step(
+        book, state, Press(next(k.index for k in keys(book, state) if k.label == "form.send"))
+    )
     assert isinstance(outcome.effect, Submit)
     assert dict(outcome.effect.answers) == {"kind": "a", "story": "hi"}
     after = submitted(outcome.state, outcome.effect)
@@ -214,7 +215,9 @@ def test_step_is_deterministic(book: Book) -> None:
     assert step(book, state, Press(0)) == step(book, state, Press(0))
 
 
-@pytest.mark.parametrize("word", ["exit", "EXIT", " Exit! ", "выход", "Выйти", "ШЫҒУ", "шыгу", "stop"])
+@pytest.mark.parametrize(
+    "word", ["exit", "EXIT", " Exit! ", "выход", "Выйти", "ШЫҒУ", "шыгу", "stop"]
+)
 def test_exit_words(word: str) -> None:
     assert is_exit_word(word)
 

@@ -29,14 +29,22 @@ def errors_for(tmp_path: Path, name: str, text: str) -> list[str]:
         ("a: {text: 'Not a msgid'}", "a", "text"),
         ("a: {text: x.y, colour: red}", "a", "colour"),
         ("a: {text: x.y, question: {field: f, kind: single, next: a}}", "a", "needs options"),
-        ("a: {text: x.y, question: {field: f, kind: text, done_label: x.d, next: a}}", "a",
-         "max_length"),
-        ("a: {text: x.y, buttons: [{label: x.b, action: set_language, value: fr}]}", "a",
-         "kk, ru or en"),
+        (
+            "a: {text: x.y, question: {field: f, kind: text, done_label: x.d, next: a}}",
+            "a",
+            "max_length",
+        ),
+        (
+            "a: {text: x.y, buttons: [{label: x.b, action: set_language, value: fr}]}",
+            "a",
+            "kk, ru or en",
+        ),
         ("a: {text: x.y, buttons: [{label: x.b, action: submit}]}", "a", "needs 'go'"),
     ],
 )
-def test_fault_names_file_screen_and_fault(tmp_path: Path, body: str, screen: str, fault: str) -> None:
+def test_fault_names_file_screen_and_fault(
+    tmp_path: Path, body: str, screen: str, fault: str
+) -> None:
     text = "flow: x\nstart: a\nscreens:\n  " + body + "\n"
     found = errors_for(tmp_path, "x", text)
     assert any(e.startswith(f"x.yaml: screen '{screen}'") and fault in e for e in found), found
@@ -58,8 +66,10 @@ def test_missing_start_screen(tmp_path: Path) -> None:
 
 
 def test_all_faults_are_listed_at_once(tmp_path: Path) -> None:
-    text = ("flow: x\nstart: a\nscreens:\n  a: {text: x.y, buttons: [{label: x.b, go: p}]}\n"
-            "  b: {text: x.y, buttons: [{label: x.b, go: q}]}\n")
+    text = (
+        "flow: x\nstart: a\nscreens:\n  a: {text: x.y, buttons: [{label: x.b, go: p}]}\n"
+        "  b: {text: x.y, buttons: [{label: x.b, go: q}]}\n"
+    )
     assert len(errors_for(tmp_path, "x", text)) == 2
 
 
