@@ -128,6 +128,10 @@ def build_app(
     translator = translator or Translator.load()
     book = load_book() if desk is not None else load_book().without("reporting")
     directory = load_directory(settings.directory_file or default_path())
+    if directory.example:
+        log.warning("DIRECTORY_FILE is the shipped example: set it to your verified directory")
+    if not settings.organisation:
+        log.warning("ORGANISATION is not set: the About screen names no organisation")
 
     def show_directory(session: Session) -> str:
         region = answers_of(session.state, "help").get("region")

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 GOODBYE = N_("common.goodbye")
 SUBMIT_FAILED = N_("common.submit_failed")
+ORGANISATION = N_("common.organisation_default")
 
 # Seals and stores a report; returns only once it is durably committed. Raises on failure.
 ReportSink = Callable[[Session, Submit], Awaitable[None]]
@@ -119,7 +120,7 @@ class Conversation:
         """
         session.nonce = new_nonce()
         rendered = render(
-            self.book, self.translator, session, notice, self._base_params, self._shown(session)
+            self.book, self.translator, session, notice, self._params(session), self._shown(session)
         )
         if edit is not None:
             try:
@@ -139,6 +140,13 @@ class Conversation:
             chat_id=session.chat_id, text=rendered.text, reply_markup=rendered.markup
         )
         await self._replace_live(bot, session, sent.message_id, dispose)
+
+    def _params(self, session: Session) -> dict[str, str]:
+        params = dict(self._base_params)
+        if not params["organisation"]:
+            # Unset by the operator: a neutral phrase that reads right in every language.
+            params["organisation"] = self.translator.text(language_of(session), ORGANISATION)
+        return params
 
     def _shown(self, session: Session) -> dict[str, str]:
         screen = self.book.screen(session.state.screen or LANGUAGE)
