@@ -1,0 +1,44 @@
+"""Settings are validated at start; a wrong value is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, read_env_file
+
+
+def test_defaults_need_nothing(tmp_path: Path) -> None:
+    settings = load_settings({}, env_file=tmp_path / "none")
+    assert settings.bot_token is None and settings.idle_minutes == 15
+    assert settings.exit_message == "goodbye" and settings.retention_days == 90
+    assert settings.bot_api_base == "https://api.telegram.org"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN"),
+        ({"BOT_API_BASE": "ftp://x"}, "BOT_API_BASE"),
+        ({"IDLE_MINUTES": "soon"}, "IDLE_MINUTES"),
+        ({"IDLE_MINUTES": "0"}, "IDLE_MINUTES"),
+        ({"FLOOD_UPDATES": "30"}, "FLOOD_UPDATES"),
+        ({"EXIT_MESSAGE": "bye"}, "EXIT_MESSAGE"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"RETENTION_DAYS": "-1"}, "RETENTION_DAYS"),
+    ],
+)
+def test_a_wrong_value_names_the_setting(tmp_path: Path, env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, env_file=tmp_path / "none")
+    message = str(info.value)
+    assert message.startswith(names) and "\n" not in message
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("# comment\nexport IDLE_MINUTES=5\nEXIT_MESSAGE='none'\n\nBROKEN LINE\n")
+    assert read_env_file(env_file) == {"IDLE_MINUTES": "5", "EXIT_MESSAGE": "none"}
+    settings = load_settings({"IDLE_MINUTES": "7"}, env_file=env_file)
+    assert settings.idle_minutes == 7 and settings.exit_message == "none"

@@ -1,0 +1,70 @@
+"""The in-memory session store: time to live, hard cap, per-session locks that go with the session."""
+
+from __future__ import annotations
+
+from bot.sessions import SessionStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_touch_creates_once_and_marks_seen() -> None:
+    clock = Clock()
+    store = SessionStore(ttl=60, cap=10, clock=clock)
+    first, evicted = store.touch(1)
+    clock.now = 5
+    again, _ = store.touch(1)
+    assert first is again and evicted == [] and again.last_seen == 5 and len(store) == 1
+
+
+def test_idle_returns_only_sessions_past_their_time_to_live_oldest_first() -> None:
+    clock = Clock()
+    store = SessionStore(ttl=60, cap=10, clock=clock)
+    for chat in (1, 2, 3):
+        store.touch(chat)
+        clock.now += 20
+    # now = 60: chat 1 seen at 0, 2 at 20, 3 at 40
+    clock.now = 81
+    assert [s.chat_id for s in store.idle()] == [1, 2]
+
+
+def test_the_cap_evicts_the_least_recently_seen() -> None:
+    clock = Clock()
+    store = SessionStore(ttl=60, cap=3, clock=clock)
+    for chat in (1, 2, 3):
+        store.touch(chat)
+    store.touch(1)  # 1 is fresh again, 2 is now the oldest
+    _, evicted = store.touch(4)
+    assert [s.chat_id for s in evicted] == [2]
+    assert len(store) == 3 and store.get(2) is None
+
+
+def test_a_flood_of_new_chats_never_grows_past_the_cap() -> None:
+    store = SessionStore(ttl=60, cap=100, clock=Clock())
+    evicted = 0
+    for chat in range(10_000):
+        evicted += len(store.touch(chat)[1])
+    assert len(store) == 100 and evicted == 9_900
+
+
+def test_drop_forgets_only_the_current_session_and_its_lock() -> None:
+    store = SessionStore(ttl=60, cap=10, clock=Clock())
+    old, _ = store.touch(1)
+    store.drop(old)
+    new, _ = store.touch(1)
+    assert new is not old and new.lock is not old.lock
+    store.drop(old)  # a stale handle must not drop the new session
+    assert store.get(1) is new
+
+
+def test_recorded_ids_are_kept_in_order() -> None:
+    session, _ = SessionStore(ttl=60, cap=10, clock=Clock()).touch(1)
+    for i in (5, 6, 7):
+        session.record(i)
+    session.forget_message(6)
+    assert session.message_ids == [5, 7]

@@ -1,0 +1,91 @@
+"""The real bot process: started from any directory with only a token and an API base, stopped
+with SIGTERM, it wipes every live conversation first; nothing identifying reaches its files or logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bot.config import Settings
+from bot.emulator.client import Emulator, SimUser
+from bot.sandbox import run_sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def wait_for(predicate: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.05)
+
+
+async def chat(emu: Emulator, user: SimUser) -> None:
+    await user.command("/start")
+    await emu.settle(timeout=15)
+    await user.press("✓ English")
+    await emu.settle(timeout=15)
+    await user.press("🆘 I'm in danger now")
+    await user.send("he is outside the door, flat 12")
+    await emu.settle(timeout=15)
+
+
+async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    started = time.time()
+    async with Emulator() as emu:
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
+               "BOT_TOKEN": emu.token, "BOT_API_BASE": emu.base_url, "LOG_LEVEL": "DEBUG"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=elsewhere, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            await wait_for(lambda: emu.calls_to("getUpdates"))
+            users = [emu.user("Aigerim", last_name="Sultanova", username="aigerim_1990",
+                              language_code="en") for _ in range(3)]
+            for user in users:
+                await chat(emu, user)
+            assert all(len(u.visible) >= 2 for u in users)
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+        assert process.returncode == 0, err.decode()[-2000:]
+        assert all(u.visible == [] for u in users)
+    logs = (out + err).decode()
+    assert "bot starting" in logs  # the log is there, and it is scrubbed
+    markers = [str(users[0].chat.id), str(users[1].id), "Aigerim", "Sultanova", "aigerim_1990",
+               "outside the door", "flat 12"]
+    for marker in markers:
+        assert marker not in logs, marker
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    written += [p for p in ROOT.rglob("*") if p.is_file() and p.stat().st_mtime >= started
+                and not {".git", ".venv", ".mypy_cache", ".ruff_cache", ".hypothesis"} & set(p.parts)
+                and "pytest-of" not in str(p)]
+    for path in written:
+        raw = path.read_bytes()
+        for marker in markers:
+            assert marker.encode() not in raw, f"{marker} in {path.name}"
+
+
+async def test_sandbox_transcript_shows_messages_appear_change_and_disappear() -> None:
+    script = io.StringIO("/start\n3\n1\nhello\n/exit\n:q\n")
+    out = io.StringIO()
+    code = await run_sandbox(Settings(), stdin=script, stdout=out)
+    transcript = out.getvalue()
+    assert code == 0
+    assert "Sandbox: the bot polls a local Bot API emulator at http://127.0.0.1:" in transcript
+    assert "Choose a language" in transcript or "Выберите язык" in transcript
+    assert "✎ edited" in transcript and "Right now" in transcript
+    assert "✖ deleted" in transcript
+    assert transcript.rstrip().splitlines()[-2:][0].endswith("Have a good day!") or \
+        "Have a good day!" in transcript.split("/exit", 1)[1]
