@@ -167,7 +167,7 @@ def test_the_checker_validates_the_configured_directory(tmp_path: Path,
 def test_too_many_entries_for_one_region(tmp_path: Path) -> None:
     one = ("  - {region: astana, name: X, phone: '111', hours: '24/7', languages: [ru], "
            "last_checked: 2026-01-01}\n")
-    with pytest.raises(DirectoryError, match="astana' shows 7 entries.*keep it to 6"):
+    with pytest.raises(DirectoryError, match=r"astana' shows 7 entries.*keep it to 6"):
         load_directory(write(tmp_path, "entries:\n" + one * 7))
     national = one.replace("region: astana", "region: national")
     with pytest.raises(DirectoryError, match="astana' shows 7 entries with the national"):
