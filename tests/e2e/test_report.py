@@ -173,7 +173,7 @@ async def test_nothing_that_identifies_her_reaches_the_disk_or_the_logs(
         "medical certificate",
         "certificate.pdf",
     ]
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]  # noqa: ASYNC240
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert db in files and db.stat().st_mode & 0o777 == 0o600
     for path in files:
         raw = path.read_bytes()
