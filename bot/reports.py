@@ -11,6 +11,7 @@ import html
 import io
 import logging
 import secrets
+from datetime import date
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -79,6 +80,7 @@ class ReportDesk:
         self.book = book
         self.translator = translator
         self.max_attachment_bytes = max_attachment_bytes
+        self._purged_on: date | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, book: Book, translator: Translator) -> ReportDesk:
@@ -88,18 +90,28 @@ class ReportDesk:
         vault = await Vault.open(
             settings.vault_path, recipients=recipients, retention_days=settings.retention_days
         )
-        purged = await vault.purge()
-        if purged:
-            log.warning("retention: %d expired report(s) purged", purged)
-        return cls(
+        desk = cls(
             vault=vault,
             book=book,
             translator=translator,
             max_attachment_bytes=settings.max_attachment_mb * 1024 * 1024,
         )
+        await desk.purge_expired()
+        return desk
 
     async def close(self) -> None:
         await self.vault.close()
+
+    async def purge_expired(self) -> int:
+        """Purge expired reports, at most once a day (the bot calls this from its sweeper)."""
+        today = self.vault.today()
+        if self._purged_on == today:
+            return 0
+        purged = await self.vault.purge(today)
+        self._purged_on = today
+        if purged:
+            log.warning("retention: %d expired report(s) purged", purged)
+        return purged
 
     def limits(self) -> dict[str, str]:
         """Placeholders the evidence screen shows: the per-file size and the count limit."""

@@ -225,3 +225,45 @@ def test_exit_words(word: str) -> None:
 @pytest.mark.parametrize("word", ["exit now", "выходной", "", "шығу жолы"])
 def test_not_exit_words(word: str) -> None:
     assert not is_exit_word(word)
+
+
+GATED = """
+flow: gate
+start: door
+screens:
+  door:
+    text: gate.door.text
+    requires: reporting
+    otherwise: closed
+    question:
+      field: safe
+      kind: single
+      options:
+        - {value: yes_, label: gate.yes}
+        - {value: no_, label: gate.no, go: help}
+      next: after
+  closed: {text: gate.closed.text}
+  help: {text: gate.help.text}
+  after: {text: gate.after.text}
+"""
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> Book:
+    main = MAIN.replace("go: form.kind", "go: gate.door")
+    for name, text in (("main", main), ("language", LANG), ("gate", GATED)):
+        (tmp_path / f"{name}.yaml").write_text(text)
+    return load_book(tmp_path)
+
+
+def test_an_option_can_lead_elsewhere_than_next(gated: Book) -> None:
+    door = State(locale="en", screen="gate.door")
+    assert press(gated, door, "gate.no").screen == "gate.help"
+    assert press(gated, door, "gate.yes").screen == "gate.after"
+    assert press(gated, door, "gate.no").answers["gate"]["safe"] == "no_"
+
+
+def test_a_screen_needing_a_disabled_feature_shows_its_stand_in(gated: Book) -> None:
+    home = State(locale="en", screen=HOME)
+    assert press(gated, home, "main.menu.form").screen == "gate.door"
+    assert press(gated.without("reporting"), home, "main.menu.form").screen == "gate.closed"

@@ -1,0 +1,85 @@
+"""Content that depends on the session: the region directory, the safety checklist, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bot.config import Settings
+from storage import VaultReader
+
+from tests.e2e.conftest import Harness, bot_texts, running_bot
+from tests.e2e.test_report import file_a_report
+
+DIRECTORY = """\
+example: false
+entries:
+  - region: karaganda
+    name: {ru: Центр поддержки семьи, en: Family Support Centre}
+    phones: ["+7 7212 00 00 00"]
+    hours: {en: "Mon-Fri 9-18", ru: "Пн-Пт 9-18"}
+    languages: [kk, ru]
+    last_checked: 2026-10-01
+"""
+
+
+async def tap(harness: Harness, user: object, label: str) -> None:
+    await user.press(label)  # type: ignore[attr-defined]
+    await harness.settle()
+
+
+async def test_region_picker_shows_the_operators_entries_then_the_national_numbers(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(DIRECTORY)
+    async with running_bot(Settings(directory_file=directory)) as harness:
+        user = harness.user(language_code="en")
+        await user.command("/start")
+        await harness.settle()
+        await tap(harness, user, "✓ English")
+        await tap(harness, user, "📞 Where to get help")
+        await tap(harness, user, "🗺 Help in my region")
+        await tap(harness, user, "Karaganda region")
+        text = bot_texts(user)[-1]
+        assert "Family Support Centre" in text and "+7 7212 00 00 00" in text
+        assert text.index("Family Support Centre") < text.index("111")
+        assert "2026-10-01" in text or "01.10.2026" in text or "1 October 2026" in text
+        await tap(harness, user, "⬅️ Back")
+        await tap(harness, user, "Turkistan region")
+        other = bot_texts(user)[-1]
+        assert "Family Support Centre" not in other and "111" in other and "112" in other
+
+
+async def test_checklist_ticks_live_in_the_session_and_go_with_the_exit(harness: Harness) -> None:
+    user = harness.user(language_code="en")
+    await user.command("/start")
+    await harness.settle()
+    await tap(harness, user, "✓ English")
+    await tap(harness, user, "🧭 Safety plan")
+    await tap(harness, user, "☑️ My checklist")
+    first = user.buttons[0]
+    await user.press_index(0)
+    await harness.settle()
+    assert user.buttons[0].startswith("✅")
+    await user.command("/exit")
+    await harness.settle()
+    assert harness.app.sessions.get(user.chat.id) is None
+    await user.command("/start")
+    await harness.settle()
+    await tap(harness, user, "✓ English")
+    await tap(harness, user, "🧭 Safety plan")
+    await tap(harness, user, "☑️ My checklist")
+    assert user.buttons[0] == first and first.startswith("▫️")
+
+
+async def test_the_sweeper_purges_expired_reports(reporting: Harness) -> None:
+    await file_a_report(reporting)
+    desk = reporting.app.desk
+    assert desk is not None
+    db = reporting.app.settings.vault_path
+    assert len(VaultReader(db).list_rows()) == 1
+    later = dt.date.today() + dt.timedelta(days=91)
+    desk.vault._clock = lambda: later  # type: ignore[method-assign]  # 91 days pass
+    await reporting.app.sweep()
+    assert VaultReader(db).list_rows() == []
