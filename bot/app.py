@@ -66,10 +66,13 @@ class App:
     dp: Dispatcher
     conversation: Conversation
     sessions: SessionStore
+    desk: ReportDesk | None = None
     _sweeper: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def sweep(self) -> int:
-        """Wipe idle conversations now; returns how many."""
+        """Wipe idle conversations now (returns how many); purge expired reports once a day."""
+        if self.desk is not None:
+            await self.desk.purge_expired()
         return await self.conversation.wipe_idle(self.bot)
 
     async def run(
@@ -166,7 +169,9 @@ def build_app(
         )
     )
     dp.include_routers(*routers())
-    app = App(settings=settings, bot=bot, dp=dp, conversation=conversation, sessions=sessions)
+    app = App(
+        settings=settings, bot=bot, dp=dp, conversation=conversation, sessions=sessions, desk=desk
+    )
     interval = sweep_every or min(30.0, settings.idle_minutes * 60 / 4)
 
     async def on_startup() -> None:
