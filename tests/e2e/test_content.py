@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bot.config import Settings
 from storage import VaultReader
-
 from tests.e2e.conftest import Harness, bot_texts, running_bot
 from tests.e2e.test_report import file_a_report
 
