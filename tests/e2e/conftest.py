@@ -54,6 +54,24 @@ def bot_texts(user: SimUser) -> list[str]:
     return [m.text or "" for m in user.visible if m.from_bot]
 
 
+LANGUAGE_BUTTON = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+
+async def tap(harness: Harness, user: SimUser, label: str) -> None:
+    """She presses the button labelled ``label`` and the bot answers."""
+    await user.press(label)
+    await harness.settle()
+
+
+async def open_menu(harness: Harness, lang: str = "en", **user: object) -> SimUser:
+    """A new user who sent /start and chose ``lang`` (preselected): she sees the main menu."""
+    she = harness.user(language_code=lang, **user)
+    await she.command("/start")
+    await harness.settle()
+    await tap(harness, she, f"✓ {LANGUAGE_BUTTON[lang]}")
+    return she
+
+
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings | None = None, **build: object) -> AsyncIterator[Harness]:
     """Start the emulator and the bot polling it; on exit stop gracefully (the shutdown wipe)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from storage import VaultReader
-from tests.e2e.conftest import Harness, bot_texts, running_bot
+from tests.e2e.conftest import Harness, bot_texts, open_menu, running_bot, tap
 from tests.e2e.test_report import file_a_report
 
 DIRECTORY = """\
@@ -22,21 +22,13 @@ entries:
 """
 
 
-async def tap(harness: Harness, user: object, label: str) -> None:
-    await user.press(label)  # type: ignore[attr-defined]
-    await harness.settle()
-
-
 async def test_region_picker_shows_the_operators_entries_then_the_national_numbers(
     tmp_path: Path,
 ) -> None:
     directory = tmp_path / "directory.yaml"
     directory.write_text(DIRECTORY)
     async with running_bot(Settings(directory_file=directory)) as harness:
-        user = harness.user(language_code="en")
-        await user.command("/start")
-        await harness.settle()
-        await tap(harness, user, "✓ English")
+        user = await open_menu(harness, "en")
         await tap(harness, user, "📞 Where to get help")
         await tap(harness, user, "🗺 Help in my region")
         await tap(harness, user, "Karaganda region")
@@ -51,10 +43,7 @@ async def test_region_picker_shows_the_operators_entries_then_the_national_numbe
 
 
 async def test_checklist_ticks_live_in_the_session_and_go_with_the_exit(harness: Harness) -> None:
-    user = harness.user(language_code="en")
-    await user.command("/start")
-    await harness.settle()
-    await tap(harness, user, "✓ English")
+    user = await open_menu(harness, "en")
     await tap(harness, user, "🧭 Safety plan")
     await tap(harness, user, "☑️ My checklist")
     first = user.buttons[0]

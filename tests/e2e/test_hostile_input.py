@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.emulator.client import SimUser, other_bot
-from tests.e2e.conftest import Harness, bot_texts
+from tests.e2e.conftest import Harness, bot_texts, open_menu
 
 
 async def at_menu(harness: Harness, lang: str = "en") -> SimUser:
-    user = harness.user(first_name="Dana", username="dana_kz", language_code=lang)
-    await user.command("/start")
-    await harness.settle()
-    await user.press_index(["kk", "ru", "en"].index(lang))
-    await harness.settle()
-    return user
+    return await open_menu(harness, lang, first_name="Dana", username="dana_kz")
 
 
 def last_text(user: SimUser) -> str:

@@ -42,15 +42,32 @@ async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_pat
     elsewhere.mkdir()
     started = time.time()
     async with Emulator() as emu:
-        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
-               "BOT_TOKEN": emu.token, "BOT_API_BASE": emu.base_url, "LOG_LEVEL": "DEBUG"}
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(tmp_path),
+            "BOT_TOKEN": emu.token,
+            "BOT_API_BASE": emu.base_url,
+            "LOG_LEVEL": "DEBUG",
+        }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=elsewhere, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=elsewhere,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             await wait_for(lambda: emu.calls_to("getUpdates"))
-            users = [emu.user("Aigerim", last_name="Sultanova", username="aigerim_1990",
-                              language_code="en") for _ in range(3)]
+            users = [
+                emu.user(
+                    "Aigerim", last_name="Sultanova", username="aigerim_1990", language_code="en"
+                )
+                for _ in range(3)
+            ]
             for user in users:
                 await chat(emu, user)
             assert all(len(u.visible) >= 2 for u in users)
@@ -63,14 +80,26 @@ async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_pat
         assert all(u.visible == [] for u in users)
     logs = (out + err).decode()
     assert "bot starting" in logs  # the log is there, and it is scrubbed
-    markers = [str(users[0].chat.id), str(users[1].id), "Aigerim", "Sultanova", "aigerim_1990",
-               "outside the door", "flat 12"]
+    markers = [
+        str(users[0].chat.id),
+        str(users[1].id),
+        "Aigerim",
+        "Sultanova",
+        "aigerim_1990",
+        "outside the door",
+        "flat 12",
+    ]
     for marker in markers:
         assert marker not in logs, marker
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    written += [p for p in ROOT.rglob("*") if p.is_file() and p.stat().st_mtime >= started
-                and not {".git", ".venv", ".mypy_cache", ".ruff_cache", ".hypothesis"} & set(p.parts)
-                and "pytest-of" not in str(p)]
+    written += [
+        p
+        for p in ROOT.rglob("*")
+        if p.is_file()
+        and p.stat().st_mtime >= started
+        and not {".git", ".venv", ".mypy_cache", ".ruff_cache", ".hypothesis"} & set(p.parts)
+        and "pytest-of" not in str(p)
+    ]
     for path in written:
         raw = path.read_bytes()
         for marker in markers:
@@ -87,5 +116,7 @@ async def test_sandbox_transcript_shows_messages_appear_change_and_disappear() -
     assert "Choose a language" in transcript or "Выберите язык" in transcript
     assert "✎ edited" in transcript and "Right now" in transcript
     assert "✖ deleted" in transcript
-    assert transcript.rstrip().splitlines()[-2:][0].endswith("Have a good day!") or \
-        "Have a good day!" in transcript.split("/exit", 1)[1]
+    assert (
+        transcript.rstrip().splitlines()[-2:][0].endswith("Have a good day!")
+        or "Have a good day!" in transcript.split("/exit", 1)[1]
+    )

@@ -9,7 +9,7 @@ from bot.emulator.client import SimUser
 from caseworker.cli import main as console
 from storage import VaultReader, open_envelope
 from storage.keys import Passphrase, insecure_argon2_params, write_private_key_file
-from tests.e2e.conftest import Caseworker, Harness, bot_texts
+from tests.e2e.conftest import Caseworker, Harness, bot_texts, open_menu, tap
 
 STORY_1 = "He took my passport and my salary card in March."
 STORY_2 = "Last night he pushed me against the wall; my neighbour Saule heard it."
@@ -18,18 +18,10 @@ PHOTO = b"\x89PNG\r\n\x1a\n" + b"bruise-photo-bytes" * 50
 PDF = b"%PDF-1.4 medical certificate " * 20
 
 
-async def tap(harness: Harness, user: SimUser, label: str) -> None:
-    await user.press(label)
-    await harness.settle()
-
-
 async def file_a_report(harness: Harness) -> SimUser:
-    user = harness.user(
-        first_name="Aigerim", last_name="Sultanova", username="aigerim_kz_1990", language_code="en"
+    user = await open_menu(
+        harness, "en", first_name="Aigerim", last_name="Sultanova", username="aigerim_kz_1990"
     )
-    await user.command("/start")
-    await harness.settle()
-    await tap(harness, user, "✓ English")
     await tap(harness, user, "📝 Tell us what happened")
     assert bot_texts(user)[-1].startswith("Before you start")
     await tap(harness, user, "I understand, continue")
@@ -66,6 +58,17 @@ async def file_a_report(harness: Harness) -> SimUser:
     assert not any(m.kind in ("photo", "document") for m in user.visible)
     await tap(harness, user, "✅ Send")
     assert bot_texts(user)[-1].startswith("Thank you")
+    return user
+
+
+async def skip_to_safe_now(harness: Harness) -> SimUser:
+    """A report begun in English, every question up to "safe now" skipped."""
+    user = await open_menu(harness, "en")
+    await tap(harness, user, "📝 Tell us what happened")
+    await tap(harness, user, "I understand, continue")
+    await tap(harness, user, "Next ➡️")
+    for _ in range(4):
+        await tap(harness, user, "Prefer not to say")
     return user
 
 
@@ -185,20 +188,14 @@ async def test_nothing_that_identifies_her_reaches_the_disk_or_the_logs(
 
 
 async def test_without_caseworker_keys_reporting_points_to_111(harness: Harness) -> None:
-    user = harness.user(language_code="ru")
-    await user.command("/start")
-    await harness.settle()
-    await tap(harness, user, "✓ Русский")
+    user = await open_menu(harness, "ru")
     await tap(harness, user, "📝 Рассказать, что случилось")
     text = bot_texts(user)[-1]
     assert text.startswith("Здесь недоступно") and "111" in text
 
 
 async def test_exit_discards_the_draft(reporting: Harness) -> None:
-    user = reporting.user(language_code="kk")
-    await user.command("/start")
-    await reporting.settle()
-    await tap(reporting, user, "✓ Қазақша")
+    user = await open_menu(reporting, "kk")
     await tap(reporting, user, "📝 Не болғанын айту")
     await tap(reporting, user, "Түсінікті, жалғастыру")
     await tap(reporting, user, "Физикалық: ұру, итеру, тұншықтыру")
@@ -209,15 +206,7 @@ async def test_exit_discards_the_draft(reporting: Harness) -> None:
 
 
 async def test_not_safe_now_shows_emergency_numbers_first(reporting: Harness) -> None:
-    user = reporting.user(language_code="en")
-    await user.command("/start")
-    await reporting.settle()
-    await tap(reporting, user, "✓ English")
-    await tap(reporting, user, "📝 Tell us what happened")
-    await tap(reporting, user, "I understand, continue")
-    await tap(reporting, user, "Next ➡️")
-    for _ in range(4):
-        await tap(reporting, user, "Prefer not to say")
+    user = await skip_to_safe_now(reporting)
     await tap(reporting, user, "No, I'm not safe")
     text = bot_texts(user)[-1]
     assert "112" in text and "102" in text
@@ -228,15 +217,7 @@ async def test_not_safe_now_shows_emergency_numbers_first(reporting: Harness) ->
 async def test_a_failed_store_keeps_the_draft_and_says_so(reporting: Harness) -> None:
     desk = reporting.app.dp["desk"]
     await desk.close()  # the disk goes away under the bot
-    user = reporting.user(language_code="en")
-    await user.command("/start")
-    await reporting.settle()
-    await tap(reporting, user, "✓ English")
-    await tap(reporting, user, "📝 Tell us what happened")
-    await tap(reporting, user, "I understand, continue")
-    await tap(reporting, user, "Next ➡️")
-    for _ in range(4):
-        await tap(reporting, user, "Prefer not to say")
+    user = await skip_to_safe_now(reporting)
     await tap(reporting, user, "Yes, I'm safe now")
     await user.send("words")
     await reporting.settle()
