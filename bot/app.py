@@ -24,6 +24,7 @@ from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
 from bot.render import language_of
 from bot.reports import ReportDesk
+from bot.retry import RetryBriefly
 from bot.sessions import Clock, Session, SessionStore
 from flows.catalog import DEFAULT_LANGUAGE, N_, Translator
 from flows.directory import default_path, directory_text, load_directory
@@ -128,6 +129,7 @@ def build_app(
     )
     sessions = SessionStore(ttl=settings.idle_minutes * 60, cap=settings.max_sessions, clock=clock)
     bot.session.middleware(RecordSentMessages(sessions))
+    bot.session.middleware(RetryBriefly())
     translator = translator or Translator.load()
     book = load_book() if desk is not None else load_book().without("reporting")
     directory = load_directory(settings.directory_file or default_path())

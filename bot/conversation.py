@@ -17,7 +17,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
 from bot.sessions import Session, SessionStore, new_nonce
-from bot.wipe import delete_all
+from bot.wipe import delete_all, with_gaps
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Notice, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
@@ -102,8 +102,15 @@ class Conversation:
         if isinstance(outcome.effect, Submit):
             await self._submit(bot, session, outcome.effect, pressed_message_id)
             return
+        before = session.state, session.nonce
         session.state = outcome.state
-        await self.show(bot, session, outcome.notice, edit=pressed_message_id, dispose=dispose)
+        try:
+            await self.show(bot, session, outcome.notice, edit=pressed_message_id, dispose=dispose)
+        except TelegramAPIError:
+            # She was told nothing changed ("try again"): make it so, or her retry would count
+            # twice (her words added again) or press a button of a screen she never saw.
+            session.state, session.nonce = before
+            raise
 
     async def show(
         self,
@@ -173,7 +180,7 @@ class Conversation:
 
     async def wipe(self, bot: Bot, session: Session) -> None:
         """Delete every recorded message and drop the draft. Never raises."""
-        ids = list(session.message_ids)
+        ids = with_gaps(session.message_ids)
         session.message_ids.clear()
         session.attachments.clear()
         session.state = replace(session.state, answers={})

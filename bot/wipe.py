@@ -25,6 +25,23 @@ ATTEMPTS = 5  # per batch, for rate limits and passing server or network faults
 MAX_RETRY_AFTER = 30.0  # never keep a shutdown waiting longer than this on one batch
 
 
+# Telegram numbers a chat's messages in order, so every id between the first and the last one the
+# bot recorded belongs to this conversation, including a message whose send timed out or whose
+# answer was lost (delivered, but its id never learned). The span is capped: beyond it, only
+# recorded ids are deleted.
+MAX_SPAN = 2000
+
+
+def with_gaps(ids: Sequence[int], max_span: int = MAX_SPAN) -> list[int]:
+    """``ids`` and every id between the smallest and largest, when that span is not too long."""
+    if not ids:
+        return []
+    low, high = min(ids), max(ids)
+    if high - low >= max_span:
+        return list(ids)
+    return list(range(low, high + 1))
+
+
 def batches(ids: Sequence[int], size: int = BATCH) -> list[list[int]]:
     """``ids`` without duplicates, in order, cut into lists of at most ``size``."""
     unique = list(dict.fromkeys(ids))
