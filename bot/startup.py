@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+from collections.abc import Callable
 
 from bot.app import build_app
 from bot.config import ConfigError, Settings
@@ -13,6 +16,29 @@ from storage import StorageError
 
 log = logging.getLogger(__name__)
 
+# TEST ONLY: ``<point>[:<n>]`` kills the process with SIGKILL at ``point`` ("sealed", "inserted"
+# before COMMIT, "committed" before she is told) of the n-th report stored (default the first),
+# so the resilience tests can prove invariant 7 against the real process. Never set it in
+# production; unset, nothing changes.
+KILL_ENV = "TEST_ONLY_KILL_VAULT_AT"
+
+
+def kill_hook_for_tests(value: str | None = None) -> Callable[[str], None] | None:
+    """The vault crash hook that ``TEST_ONLY_KILL_VAULT_AT`` asks for, if it is set."""
+    value = os.environ.get(KILL_ENV, "") if value is None else value
+    if not value:
+        return None
+    point, _, nth = value.partition(":")
+    stores = {"left": int(nth or 1)}
+
+    def hook(reached: str) -> None:
+        if reached == "sealed":
+            stores["left"] -= 1
+        if reached == point and stores["left"] == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
 
 async def open_desk(settings: Settings) -> ReportDesk | None:
     """The report desk when caseworker keys are configured; ``None`` (reporting off) otherwise."""
@@ -20,9 +46,14 @@ async def open_desk(settings: Settings) -> ReportDesk | None:
         log.warning("REPORT_RECIPIENTS is not set: reporting is switched off")
         return None
     try:
-        return await ReportDesk.open(settings, book=load_book(), translator=Translator.load())
+        desk = await ReportDesk.open(settings, book=load_book(), translator=Translator.load())
     except StorageError as exc:
         raise ConfigError(f"REPORT_RECIPIENTS or VAULT_PATH: {exc}") from None
+    hook = kill_hook_for_tests()
+    if hook is not None:
+        log.warning("%s is set: this process will kill itself (tests only)", KILL_ENV)
+        desk.vault._crash_hook = hook
+    return desk
 
 
 async def start(settings: Settings) -> int:
