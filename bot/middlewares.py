@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 FLOOD = N_("common.flood")
-EXIT_COMMANDS = frozenset({"/exit", "/quit", "/stop"})
 
 
 class PrivateChatsOnly(BaseMiddleware):
@@ -138,7 +137,7 @@ def _asks_to_exit(event: Update) -> bool:
     text = event.message.text if event.message is not None else None
     if not text:
         return False
-    return is_exit_word(text) or text.split("@", 1)[0].split(" ", 1)[0].lower() in EXIT_COMMANDS
+    return is_exit_word(text)
 
 
 async def _answer_quietly(callback: CallbackQuery) -> None:

@@ -24,6 +24,9 @@ EXIT_WORDS = frozenset(
     {"exit", "quit", "stop", "выход", "выйти", "стоп", "шығу", "шыгу", "шық", "шык"}
 )
 
+# Commands that do the same, in any letter case.
+EXIT_COMMANDS = frozenset({"exit", "quit", "stop"})
+
 _EMPTY: Answers = MappingProxyType({})
 _NO_ANSWERS: Mapping[str, Answer] = MappingProxyType({})
 
@@ -222,9 +225,13 @@ def submitted(state: State, effect: Submit) -> State:
 
 
 def is_exit_word(text: str) -> bool:
-    """Whether typed ``text`` asks for the quick exit."""
-    folded = unicodedata.normalize("NFKC", text).strip().strip("!.").casefold()
-    return folded in EXIT_WORDS
+    """Whether typed ``text`` asks for the quick exit: an exit word, or an exit command in any
+    case (``/exit``, ``/Exit@bot now``). The one test every exit path uses."""
+    folded = unicodedata.normalize("NFKC", text).strip().casefold()
+    if folded.startswith("/"):
+        command = folded[1:].split(maxsplit=1)[0] if len(folded) > 1 else ""
+        return command.split("@", 1)[0] in EXIT_COMMANDS
+    return folded.strip("!.") in EXIT_WORDS
 
 
 def answers_of(state: State, flow_id: str) -> Mapping[str, Answer]:

@@ -102,8 +102,8 @@ async def anything_else(
 def router() -> Router:
     """A fresh router (routers attach to one dispatcher only). Order matters: first match wins."""
     r = Router(name="flow")
-    r.message.register(start, CommandStart())
-    r.message.register(known_command, Command("menu", "language", "back"))
+    r.message.register(start, CommandStart(ignore_case=True))
+    r.message.register(known_command, Command("menu", "language", "back", ignore_case=True))
     r.message.register(other_command, F.text.startswith("/"))
     r.callback_query.register(press, Tap.filter())
     r.callback_query.register(forged)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversation import Conversation
-from bot.middlewares import EXIT_COMMANDS
 from bot.render import QuickExit
 from bot.sessions import Session
 from flows.engine import is_exit_word
@@ -34,6 +32,5 @@ def router() -> Router:
     """A fresh router (routers attach to one dispatcher only)."""
     r = Router(name="quick_exit")
     r.callback_query.register(exit_button, QuickExit.filter())
-    r.message.register(exit_typed, Command(*(c.lstrip("/") for c in EXIT_COMMANDS)))
     r.message.register(exit_typed, F.text.func(is_exit_word))
     return r

@@ -128,3 +128,18 @@ async def test_graceful_shutdown_wipes_every_live_conversation(make_harness: Fac
     # The harness stopped polling: the shutdown hook ran before the bot's session closed.
     assert all(user.visible == [] for user in users)
     assert emu.calls_to("deleteMessages")
+
+
+@pytest.mark.parametrize("typed", ["/Exit", "/EXIT@emulated_bot", "/stop please", "/Quit"])
+async def test_exit_commands_work_in_any_case(harness: Harness, typed: str) -> None:
+    user = await converse(harness)
+    await user.command(typed)
+    await harness.settle()
+    assert [m.text for m in user.visible] == [GOODBYE["en"]]
+
+
+async def test_menu_commands_work_in_any_case(harness: Harness) -> None:
+    user = await converse(harness)
+    await user.command("/MENU")
+    await harness.settle()
+    assert bot_texts(user)[-1].startswith("Hello 🌿")

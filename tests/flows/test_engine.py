@@ -216,13 +216,30 @@ def test_step_is_deterministic(book: Book) -> None:
 
 
 @pytest.mark.parametrize(
-    "word", ["exit", "EXIT", " Exit! ", "выход", "Выйти", "ШЫҒУ", "шыгу", "stop"]
+    "word",
+    [
+        "exit",
+        "EXIT",
+        " Exit! ",
+        "выход",
+        "Выйти",
+        "ШЫҒУ",
+        "шыгу",
+        "stop",
+        "/exit",
+        "/Exit",
+        "/EXIT@safe_bot",
+        "/stop now",
+        "/QUIT",
+    ],
 )
 def test_exit_words(word: str) -> None:
     assert is_exit_word(word)
 
 
-@pytest.mark.parametrize("word", ["exit now", "выходной", "", "шығу жолы"])
+@pytest.mark.parametrize(
+    "word", ["exit now", "выходной", "", "шығу жолы", "/", "/exits", "/menu", "/start exit"]
+)
 def test_not_exit_words(word: str) -> None:
     assert not is_exit_word(word)
 
