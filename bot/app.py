@@ -34,6 +34,8 @@ from flows.loader import load_book
 log = logging.getLogger(__name__)
 
 ERROR = N_("common.error")
+# Seconds a graceful shutdown waits for running handlers before wiping everyone.
+SHUTDOWN_GRACE = 15.0
 
 
 class NoStorage(BaseStorage):
@@ -69,12 +71,25 @@ class App:
     sessions: SessionStore
     desk: ReportDesk | None = None
     _sweeper: asyncio.Task[None] | None = field(default=None, repr=False)
+    # The sweep under way, if any: a shutdown lets it finish rather than cut a wipe in half.
+    _sweeping: asyncio.Future[int] | None = field(default=None, repr=False)
 
     async def sweep(self) -> int:
-        """Wipe idle conversations now (returns how many); purge expired reports once a day."""
+        """Wipe idle conversations now (returns how many); purge expired reports once a day.
+
+        Each step fails on its own: a full disk must not stop the idle wipe.
+        """
+        wiped = 0
+        try:
+            wiped = await self.conversation.wipe_idle(self.bot)
+        except Exception as exc:
+            log.error("idle sweep failed: %s", type(exc).__name__)
         if self.desk is not None:
-            await self.desk.purge_expired()
-        return await self.conversation.wipe_idle(self.bot)
+            try:
+                await self.desk.purge_expired()
+            except Exception as exc:
+                log.error("retention purge failed: %s", type(exc).__name__)
+        return wiped
 
     async def run(
         self,
@@ -165,11 +180,10 @@ def build_app(
     )
     dp = Dispatcher(storage=NoStorage(), conversation=conversation, desk=desk)
     dp.update.outer_middleware(PrivateChatsOnly())
-    dp.update.outer_middleware(
-        SessionBinding(
-            conversation, flood_updates=settings.flood_updates, flood_seconds=settings.flood_seconds
-        )
+    binding = SessionBinding(
+        conversation, flood_updates=settings.flood_updates, flood_seconds=settings.flood_seconds
     )
+    dp.update.outer_middleware(binding)
     dp.include_routers(*routers())
     app = App(
         settings=settings, bot=bot, dp=dp, conversation=conversation, sessions=sessions, desk=desk
@@ -180,10 +194,17 @@ def build_app(
         app._sweeper = asyncio.create_task(_sweep_forever(app, interval))
 
     async def on_shutdown() -> None:
+        # Take nothing new, let what runs finish (so nothing it sends escapes the wipe), let a
+        # sweep under way complete, then wipe every conversation still open.
+        binding.close()
+        await binding.drain(SHUTDOWN_GRACE)
         if app._sweeper is not None:
             app._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await app._sweeper
+        if app._sweeping is not None:
+            with contextlib.suppress(Exception):
+                await app._sweeping
         wiped = await conversation.wipe_everyone(bot)
         log.info("shutdown: %d live conversation(s) wiped", wiped)
 
@@ -203,7 +224,6 @@ def build_app(
 async def _sweep_forever(app: App, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
-        try:
-            await app.sweep()
-        except Exception as exc:  # the sweeper must outlive any single failure
-            log.error("idle sweep failed: %s", type(exc).__name__)
+        # Shielded: stopping the loop must not cut a wipe between its deletes.
+        app._sweeping = asyncio.ensure_future(app.sweep())
+        await asyncio.shield(app._sweeping)

@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
-from bot.sessions import Session, SessionStore, new_nonce
+from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
 from bot.wipe import delete_all, with_gaps
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Notice, Submit, step, submitted
@@ -125,7 +125,7 @@ class Conversation:
 
         A new screen replaces the previous one, which is deleted, so one live screen stays.
         """
-        session.nonce = new_nonce()
+        session.previous_nonce, session.nonce = session.nonce, new_nonce()
         rendered = render(
             self.book, self.translator, session, notice, self._params(session), self._shown(session)
         )
@@ -168,8 +168,11 @@ class Conversation:
     async def quick_exit(self, bot: Bot, session: Session) -> None:
         """Delete the whole conversation, forget the session, maybe leave one neutral line."""
         self.sessions.drop(session)
+        # Nothing but the exit request itself (a repeated exit): leave no line behind either.
+        leave_line = self.settings.exit_message == "goodbye" and len(session.message_ids) > 1
         await self.wipe(bot, session)
-        if self.settings.exit_message == "goodbye":
+        if leave_line:
+            token = UNRECORDED.set(True)
             try:
                 await bot.send_message(
                     chat_id=session.chat_id,
@@ -177,6 +180,8 @@ class Conversation:
                 )
             except TelegramAPIError as exc:
                 log.warning("goodbye line not sent (%s)", type(exc).__name__)
+            finally:
+                UNRECORDED.reset(token)
 
     async def wipe(self, bot: Bot, session: Session) -> None:
         """Delete every recorded message and drop the draft. Never raises."""
@@ -192,25 +197,25 @@ class Conversation:
 
     async def wipe_idle(self, bot: Bot) -> int:
         """Wipe and forget every conversation quiet for longer than the idle time."""
-        idle = self.sessions.idle()
-        await self._wipe_many(bot, idle)
-        return len(idle)
+        return await self._wipe_many(bot, self.sessions.idle(), only_if_idle=True)
 
     async def wipe_everyone(self, bot: Bot) -> int:
         """Wipe every live conversation (graceful shutdown)."""
-        live = list(self.sessions)
-        await self._wipe_many(bot, live)
-        return len(live)
+        return await self._wipe_many(bot, list(self.sessions), only_if_idle=False)
 
-    async def _wipe_many(self, bot: Bot, sessions: list[Session]) -> None:
+    async def _wipe_many(self, bot: Bot, sessions: list[Session], *, only_if_idle: bool) -> int:
         limit = asyncio.Semaphore(16)
 
-        async def one(session: Session) -> None:
+        async def one(session: Session) -> bool:
             async with limit, session.lock:
+                # She may have come back while this waited its turn: then it is not idle.
+                if only_if_idle and not self.sessions.is_idle(session):
+                    return False
                 self.sessions.drop(session)
                 await self.wipe(bot, session)
+                return True
 
-        await asyncio.gather(*(one(s) for s in sessions))
+        return sum(await asyncio.gather(*(one(s) for s in sessions)))
 
     async def _replace_live(
         self, bot: Bot, session: Session, message_id: int, dispose: Sequence[int]

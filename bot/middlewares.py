@@ -7,6 +7,7 @@ before it can queue behind a chat's lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,7 +21,7 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, 
 
 from bot.conversation import Conversation
 from bot.render import QuickExit
-from bot.sessions import Session, SessionStore
+from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
 from flows.catalog import N_
 from flows.engine import Notice, is_exit_word
 from flows.schema import LANGUAGES
@@ -62,7 +63,12 @@ async def _leave(bot: Bot, chat_id: int) -> None:
 
 class SessionBinding(BaseMiddleware):
     """Find the chat's session, record her message for the wipe, enforce the flood limit, and run
-    the handler under the session's lock so two quick taps cannot race."""
+    the handler under the session's lock so two quick taps cannot race.
+
+    The quick exit is the exception: it never waits for the lock (a slow download or a retry must
+    not hold her in the chat). A handler that was running when she left keeps its session as
+    ``CURRENT``, so what it still sends is recorded there and wiped as soon as it returns.
+    """
 
     def __init__(
         self, conversation: Conversation, *, flood_updates: int, flood_seconds: float
@@ -72,33 +78,93 @@ class SessionBinding(BaseMiddleware):
         self.flood_updates = flood_updates
         self.flood_seconds = flood_seconds
         self._background: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self.closing = False
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if event.message is None and event.callback_query is None:
-            return None  # edits, member changes: nothing to answer, no session to open
+        if self.closing or (event.message is None and event.callback_query is None):
+            return None  # shutting down; or edits, member changes: nothing to answer
         chat: Chat = data["event_chat"]
         user: User = data["event_from_user"]
         bot: Bot = data["bot"]
-        session, evicted = self.sessions.touch(chat.id)
-        for old in evicted:
-            self._in_background(self.conversation.wipe(bot, old))
+        session = self._session(bot, chat.id, event)
         if session.preselect is None and user.language_code:
             code = user.language_code.split("-")[0].lower()
             session.preselect = code if code in LANGUAGES else None
+        # The quick exit is never held back, not even in a flood, not even by her own lock.
+        if _asks_to_exit(event):
+            data["session"] = session
+            return await handler(event, data)
+        if self._flooded(session):
+            await self._flood_answer(bot, session, event)
+            return None
+        self._in_flight += 1
+        self._quiet.clear()
+        try:
+            while True:
+                async with session.lock:
+                    if not session.closed:
+                        return await self._run(handler, event, data, session, bot)
+                # Wiped while she waited (exit, idle): carry on in a fresh conversation.
+                session = self._session(bot, chat.id, event)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._quiet.set()
+
+    async def _run(
+        self, handler: Handler, event: Update, data: dict[str, Any], session: Session, bot: Bot
+    ) -> Any:
+        data["session"] = session
+        token = CURRENT.set(session)
+        try:
+            return await handler(event, data)
+        finally:
+            CURRENT.reset(token)
+            if session.closed and session.message_ids:
+                # She left while this ran: whatever it sent since goes too.
+                await self.conversation.wipe(bot, session)
+
+    def _session(self, bot: Bot, chat_id: int, event: Update) -> Session:
+        """The chat's session, with every message of this update recorded for the wipe."""
+        session, evicted = self.sessions.touch(chat_id)
+        for old in evicted:
+            self._in_background(self.conversation.wipe(bot, old))
         if event.message is not None:
             session.record(event.message.message_id)
-        # The quick exit is never held back, not even in a flood.
-        if not _asks_to_exit(event) and self._flooded(session):
-            if not session.flood_warned:
-                session.flood_warned = True
-                await self._warn(bot, session, event)
-            elif event.callback_query is not None:
-                await _answer_quietly(event.callback_query)
-            return None
-        data["session"] = session
-        async with session.lock:
-            return await handler(event, data)
+        callback = event.callback_query
+        if callback is not None and callback.message is not None:
+            # The pressed message may predate this session (a restart): it is ours to delete.
+            if callback.message.message_id not in session.message_ids:
+                session.record(callback.message.message_id)
+        return session
+
+    def close(self) -> None:
+        """Take no more updates (graceful shutdown)."""
+        self.closing = True
+
+    async def drain(self, seconds: float) -> None:
+        """Wait for running handlers and background wipes to finish, at most ``seconds``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), seconds)
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=seconds)
+
+    async def _flood_answer(self, bot: Bot, session: Session, event: Update) -> None:
+        message = event.message
+        if message is not None and (message.location or message.venue or message.contact):
+            # Identifying input is removed at once, flood or not.
+            with contextlib.suppress(TelegramAPIError):
+                await message.delete()
+                session.forget_message(message.message_id)
+        if not session.flood_warned:
+            session.flood_warned = True
+            await self._warn(bot, session, event)
+        elif event.callback_query is not None:
+            await _answer_quietly(event.callback_query)
 
     def _flooded(self, session: Session) -> bool:
         now = self.sessions.clock()
@@ -161,8 +227,17 @@ class RecordSentMessages(BaseRequestMiddleware):
     ) -> Any:
         result = await make_request(bot, method)
         # Only new messages: an edit returns the same message again.
-        if isinstance(result, Message) and method.__api_method__.startswith("send"):
+        if not isinstance(result, Message) or not method.__api_method__.startswith("send"):
+            return result
+        if UNRECORDED.get():
+            return result
+        session = CURRENT.get()
+        if session is None or session.chat_id != result.chat.id:
             session = self.sessions.get(result.chat.id)
-            if session is not None:
-                session.record(result.message_id)
+        if session is not None:
+            session.record(result.message_id)
+        else:
+            # Her conversation is already gone: a message sent now would outlive every wipe.
+            with contextlib.suppress(TelegramAPIError):
+                await bot.delete_message(chat_id=result.chat.id, message_id=result.message_id)
         return result

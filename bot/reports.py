@@ -11,8 +11,8 @@ import html
 import io
 import logging
 import secrets
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 
 from aiogram import Bot
 from aiogram.types import Message

@@ -11,6 +11,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from flows.engine import State
@@ -38,11 +39,16 @@ class Session:
     # The message showing the current screen, edited in place where that reads naturally.
     live_message_id: int | None = None
     nonce: str = field(default_factory=new_nonce)
+    # The nonce of the screen just replaced: a second tap on it is a double tap, not a forgery.
+    previous_nonce: str = ""
     recent: deque[float] = field(default_factory=deque)
     flood_warned: bool = False
     # Evidence of a report draft by handle: sealed on submit, dropped on exit. Memory only.
     attachments: dict[str, Attachment] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Dropped from the store (exit, idle, eviction, shutdown): nothing may be added to it but
+    # messages to delete.
+    closed: bool = False
 
     def record(self, message_id: int) -> None:
         """Remember a message of this conversation so the wipe can delete it."""
@@ -51,6 +57,13 @@ class Session:
     def forget_message(self, message_id: int) -> None:
         if message_id in self.message_ids:
             self.message_ids.remove(message_id)
+
+
+# The session whose handler runs in this context: what it sends is recorded there, even when she
+# has left (and the store forgot the session) while it ran, so the wipe after it can delete it.
+CURRENT: ContextVar[Session | None] = ContextVar("current_session", default=None)
+# Set while sending the one neutral line the exit may leave: the only message never recorded.
+UNRECORDED: ContextVar[bool] = ContextVar("unrecorded", default=False)
 
 
 class SessionStore:
@@ -82,15 +95,22 @@ class SessionStore:
         evicted: list[Session] = []
         while len(self._sessions) >= self.cap:
             _, oldest = self._sessions.popitem(last=False)
+            oldest.closed = True
             evicted.append(oldest)
         session = Session(chat_id=chat_id, last_seen=now)
         self._sessions[chat_id] = session
         return session, evicted
 
     def drop(self, session: Session) -> None:
-        """Forget ``session`` if it is still the chat's current one."""
+        """Forget ``session`` (if it is still the chat's current one) and mark it closed."""
+        session.closed = True
         if self._sessions.get(session.chat_id) is session:
             del self._sessions[session.chat_id]
+
+    def is_idle(self, session: Session) -> bool:
+        """Whether ``session`` is still current and quiet for longer than the time to live."""
+        current = self._sessions.get(session.chat_id) is session
+        return current and session.last_seen <= self.clock() - self.ttl
 
     def idle(self) -> list[Session]:
         """Sessions quiet for longer than the time to live, oldest first."""

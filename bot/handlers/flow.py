@@ -49,6 +49,10 @@ async def press(
 ) -> None:
     pressed = callback.message.message_id if callback.message else None
     if callback_data.n != session.nonce:
+        if callback_data.n == session.previous_nonce and pressed == session.live_message_id:
+            # A double tap: the first one already changed this screen; nothing has expired.
+            await callback.answer()
+            return
         await _expired(callback, bot, session, conversation, pressed)
         return
     await callback.answer()

@@ -73,7 +73,9 @@ async def open_menu(harness: Harness, lang: str = "en", **user: object) -> SimUs
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings | None = None, **build: object) -> AsyncIterator[Harness]:
+async def running_bot(
+    settings: Settings | None = None, *, concurrent: bool = False, **build: object
+) -> AsyncIterator[Harness]:
     """Start the emulator and the bot polling it; on exit stop gracefully (the shutdown wipe)."""
     install_scrubbing()
     clock = FakeClock()
@@ -91,7 +93,7 @@ async def running_bot(settings: Settings | None = None, **build: object) -> Asyn
             **build,
         )  # type: ignore[arg-type]
         task = asyncio.create_task(
-            app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=False)
+            app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=concurrent)
         )
         harness = Harness(emu=emu, app=app, clock=clock)
         try:

@@ -116,12 +116,29 @@ async def test_old_button_after_moving_on_is_expired_not_acted_on(harness: Harne
     old = user.keyboard_message
     assert old is not None
     old_data = old.buttons[0][0][1]
-    await user.press_index(0)
+    await user.press_index(0)  # the danger screen
     await harness.settle()
+    await user.press_index(0)  # and on from there
+    await harness.settle()
+    moved_on = last_text(user)
     assert old_data is not None
     await user.press_data(old.message_id, old_data)
     await harness.settle()
     assert "expired" in user.alerts[-1]
+    assert last_text(user).endswith(moved_on)  # shown again, not acted on
+
+
+async def test_a_double_tap_is_taken_once_and_quietly(harness: Harness) -> None:
+    user = await at_menu(harness)
+    screen = user.keyboard_message
+    assert screen is not None
+    data = screen.buttons[0][0][1]
+    assert data is not None
+    await user.press_data(screen.message_id, data)
+    await user.press_data(screen.message_id, data)
+    await harness.settle()
+    assert last_text(user).startswith("Right now")
+    assert not any("expired" in a for a in user.alerts)
 
 
 @pytest.mark.parametrize(

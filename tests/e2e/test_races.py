@@ -1,0 +1,82 @@
+"""Races found in review: the quick exit must win against whatever else is running.
+
+The bot handles updates concurrently here, as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from bot.config import Settings
+
+from tests.e2e.conftest import Caseworker, bot_texts, open_menu, running_bot, tap
+
+GOODBYE = "Have a good day!"
+
+
+async def to_evidence(harness: object) -> object:
+    user = await open_menu(harness, "en")  # type: ignore[arg-type]
+    for label in ("📝 Tell us what happened", "I understand, continue", "Next ➡️"):
+        await tap(harness, user, label)  # type: ignore[arg-type]
+    for _ in range(4):
+        await tap(harness, user, "Prefer not to say")  # type: ignore[arg-type]
+    await tap(harness, user, "Yes, I'm safe now")  # type: ignore[arg-type]
+    await tap(harness, user, "Next ➡️")  # type: ignore[arg-type]
+    return user
+
+
+async def test_exit_does_not_wait_for_a_slow_download_and_what_follows_is_wiped(
+    tmp_path: Path, caseworkers: list[Caseworker]
+) -> None:
+    settings = Settings(report_recipients=caseworkers[0].public, vault_path=tmp_path / "v.db")
+    async with running_bot(settings, concurrent=True) as harness:
+        user = await to_evidence(harness)
+        harness.emu.faults.add(method="getFile", delay=3)
+        await user.send_photo(b"\x89PNG slow photo")  # type: ignore[attr-defined]
+        await asyncio.sleep(0.3)  # the download is under way, holding her chat's lock
+        started = time.monotonic()
+        await user.command("/exit")  # type: ignore[attr-defined]
+        while [m.text for m in user.visible] != [GOODBYE]:  # type: ignore[attr-defined]
+            assert time.monotonic() - started < 2, "the exit waited for the download"
+            await asyncio.sleep(0.05)
+        await harness.emu.settle(timeout=10)  # the download ends, its answer is sent and wiped
+        assert [m.text for m in user.visible] == [GOODBYE]  # type: ignore[attr-defined]
+
+
+async def test_a_pressed_message_from_before_a_restart_goes_with_a_typed_exit(
+    harness: object,
+) -> None:
+    user = await open_menu(harness, "en")  # type: ignore[arg-type]
+    app = harness.app  # type: ignore[attr-defined]
+    app.sessions.drop(app.sessions.get(user.chat.id))  # the bot restarted: it knows nothing
+    old = user.keyboard_message
+    assert old is not None
+    await user.press_data(old.message_id, old.buttons[0][0][1])
+    await harness.settle()  # type: ignore[attr-defined]
+    await user.send("exit")
+    await harness.settle()  # type: ignore[attr-defined]
+    assert [m.text for m in user.visible] == [GOODBYE]
+
+
+async def test_a_shutdown_during_an_idle_sweep_still_wipes_everything() -> None:
+    async with running_bot() as harness:
+        user = await open_menu(harness, "en")
+        await tap(harness, user, "🆘 I'm in danger now")
+        harness.clock.advance(16 * 60)
+        harness.emu.faults.add(method="deleteMessages", status=429, retry_after=1, times=1)
+        app = harness.app
+        app._sweeping = asyncio.ensure_future(app.sweep())
+        await asyncio.sleep(0.2)  # the sweep is waiting out the rate limit
+    assert user.visible == []
+
+
+async def test_a_location_sent_in_a_flood_is_still_deleted_at_once(harness: object) -> None:
+    user = await open_menu(harness, "en")  # type: ignore[arg-type]
+    for i in range(60):
+        await user.send(f"spam {i}")
+    shared = await user.send_location(43.2, 76.9)
+    await harness.settle()  # type: ignore[attr-defined]
+    assert all(m.message_id != shared.message_id for m in user.visible)
+    assert sum("Just a moment" in t for t in bot_texts(user)) == 1
