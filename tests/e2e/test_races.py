@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-
 from tests.e2e.conftest import Caseworker, bot_texts, open_menu, running_bot, tap
 
 GOODBYE = "Have a good day!"
