@@ -19,7 +19,7 @@ from bot.render import language_of, notice_text, render
 from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
 from bot.wipe import delete_all, with_gaps
 from flows.catalog import N_, Translator
-from flows.engine import Event, Exit, Notice, Submit, step, submitted
+from flows.engine import Event, Exit, Media, Notice, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
 from flows.schema import Question
 
@@ -67,6 +67,12 @@ class Conversation:
             **(params or {}),
         }
 
+    def refuses_media(self, session: Session) -> Notice | None:
+        """Why one more file would be refused here (a limit, no media question), before anything
+        is downloaded; ``None`` when the current question would take it."""
+        outcome = step(self.book, session.state, Media("probe"))
+        return None if outcome.moved else outcome.notice
+
     def question(self, session: Session) -> Question | None:
         """The question the current screen asks, if any."""
         return self.book.screen(session.state.screen or LANGUAGE).question
@@ -104,6 +110,7 @@ class Conversation:
             return
         before = session.state, session.nonce
         session.state = outcome.state
+        _drop_unused_attachments(session)
         try:
             await self.show(bot, session, outcome.notice, edit=pressed_message_id, dispose=dispose)
         except TelegramAPIError:
@@ -247,3 +254,19 @@ class Conversation:
         session.state = submitted(session.state, effect)
         session.attachments.clear()
         await self.show(bot, session, edit=pressed_message_id)
+
+
+def _drop_unused_attachments(session: Session) -> None:
+    """Forget evidence the draft no longer refers to (refused, discarded), so memory stays bounded
+    by the question's limits."""
+    if not session.attachments:
+        return
+    used = {
+        token
+        for answers in session.state.answers.values()
+        for value in answers.values()
+        if isinstance(value, tuple)
+        for token in value
+    }
+    for token in [t for t in session.attachments if t not in used]:
+        del session.attachments[token]

@@ -30,6 +30,12 @@ def scrub(text: str) -> str:
 def _scrubbing_factory(factory: Any) -> Any:
     def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = factory(*args, **kwargs)
+        if isinstance(record.args, tuple):
+            # An exception's text can quote what she typed (aiogram logs a getUpdates decode
+            # error with the whole update): only its type may be logged.
+            record.args = tuple(
+                type(a).__name__ if isinstance(a, BaseException) else a for a in record.args
+            )
         try:
             record.msg = scrub(record.getMessage())
         except Exception:  # a malformed log call must not become a crash

@@ -105,9 +105,12 @@ class _Params(dict[str, object]):
         return "{" + key + "}"
 
 
+MALFORMED = "<malformed braces>"
+
+
 def placeholders(template: str) -> frozenset[str]:
     """The ``{names}`` used in ``template``."""
     try:
         return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
     except ValueError:
-        return frozenset({"<malformed braces>"})
+        return frozenset({MALFORMED})

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-from flows.catalog import LOCALES_DIR, placeholders, read_catalog
+from flows.catalog import LOCALES_DIR, MALFORMED, placeholders, read_catalog
 from flows.directory import directory_problems
 from flows.engine import NAV_LABELS, State, keys
 from flows.loader import CONTENT_DIR, HOME, LANGUAGE, Book, FlowErrors, load_book, screen_targets
@@ -219,6 +219,9 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
             )
     for msgid, by_lang in sorted(templates.items()):
         names = {lang: placeholders(t) for lang, t in by_lang.items()}
+        for lang, found in names.items():
+            if MALFORMED in found:
+                problems.append(f"locales/{lang}: msgid '{msgid}' has unbalanced braces {{ }}")
         if len(set(names.values())) > 1:
             listed = ", ".join(f"{lang}: {sorted(n)}" for lang, n in names.items())
             problems.append(f"locales: msgid '{msgid}' has different placeholders ({listed})")

@@ -95,6 +95,11 @@ async def anything_else(
     if desk is None or question is None or question.kind is not QuestionKind.MEDIA:
         await conversation.show(bot, session, Notice(MEDIA_NOT_NEEDED))
         return
+    refused = conversation.refuses_media(session)
+    if refused is not None:  # over the limit: nothing is downloaded
+        dispose = (message.message_id,) if question.conceal else ()
+        await conversation.show(bot, session, refused, dispose=dispose)
+        return
     taken = await desk.take_evidence(bot, session, message)
     if isinstance(taken, Notice):
         dispose = (message.message_id,) if question.conceal else ()

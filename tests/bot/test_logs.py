@@ -37,3 +37,19 @@ def test_a_malformed_log_call_does_not_raise(caplog: pytest.LogCaptureFixture) -
     with caplog.at_level(logging.INFO):
         logging.getLogger("test.scrub").info("%s %s", "only one")
     assert caplog.records
+
+
+def test_an_exception_passed_as_an_argument_logs_only_its_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Guards the aiogram 'Failed to fetch updates - %s: %s' line, whose exception quotes the
+    whole update JSON (name, username, her text) when the update cannot be parsed."""
+    install_scrubbing()
+    update = "{'first_name': 'Aigerim', 'username': 'aig_n', 'text': 'he hit me again'}"
+    error = ValueError(f"Content: {update}")
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("aiogram.dispatcher").error(
+            "Failed to fetch updates - %s: %s", type(error).__name__, error
+        )
+    assert "Aigerim" not in caplog.text and "he hit me" not in caplog.text
+    assert "Failed to fetch updates - ValueError: ValueError" in caplog.text

@@ -228,3 +228,20 @@ async def test_a_failed_store_keeps_the_draft_and_says_so(reporting: Harness) ->
     assert "could not be saved" in bot_texts(user)[-1]
     session = reporting.app.sessions.get(user.chat.id)
     assert session is not None and session.state.answers["report"]["story"] == "words"
+
+
+async def test_files_over_the_limit_are_not_downloaded_or_kept(reporting: Harness) -> None:
+    user = await skip_to_safe_now(reporting)
+    await tap(reporting, user, "Yes, I'm safe now")
+    await tap(reporting, user, "Next ➡️")
+    for i in range(8):
+        await user.send_photo(b"\x89PNG photo %d" % i)
+        await reporting.settle()
+    assert "limit of 5" in bot_texts(user)[-1] or "5" in bot_texts(user)[-1]
+    assert len(reporting.emu.calls_to("getFile")) == 5
+    session = reporting.app.sessions.get(user.chat.id)
+    assert session is not None and len(session.attachments) == 5
+    await tap(reporting, user, "Next ➡️")
+    await tap(reporting, user, "No, don't contact me")
+    await tap(reporting, user, "🗑 Discard this draft")
+    assert session.attachments == {}

@@ -146,3 +146,8 @@ def test_cli_exits_non_zero_with_a_precise_list(
     monkeypatch.setattr("flows.__main__.check", lambda: run(tmp_path))
     assert flows_main(["check"]) == 1
     assert "screen 'lost'" in capsys.readouterr().out
+
+
+def test_unbalanced_braces_are_found_even_when_every_language_has_them(tmp_path: Path) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": "left {count"})
+    assert any("unbalanced braces" in p for p in run(tmp_path))
