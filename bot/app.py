@@ -18,6 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
 
+from bot import incidents
 from bot.config import Settings
 from bot.conversation import Conversation, Provider
 from bot.handlers import routers
@@ -34,6 +35,8 @@ from flows.loader import load_book
 log = logging.getLogger(__name__)
 
 ERROR = N_("common.error")
+# How often the totals of failures are logged (never each one as it happens).
+INCIDENT_REPORT_SECONDS = 3600.0
 # Seconds a graceful shutdown waits for running handlers before wiping everyone.
 SHUTDOWN_GRACE = 15.0
 
@@ -73,12 +76,18 @@ class App:
     _sweeper: asyncio.Task[None] | None = field(default=None, repr=False)
     # The sweep under way, if any: a shutdown lets it finish rather than cut a wipe in half.
     _sweeping: asyncio.Future[int] | None = field(default=None, repr=False)
+    _reported_at: float = field(default=0.0, repr=False)
 
     async def sweep(self) -> int:
-        """Wipe idle conversations now (returns how many); purge expired reports once a day.
+        """Wipe idle conversations now (returns how many); purge expired reports once a day;
+        log the incident totals about once an hour.
 
         Each step fails on its own: a full disk must not stop the idle wipe.
         """
+        now = self.sessions.clock()
+        if now - self._reported_at >= INCIDENT_REPORT_SECONDS:
+            self._reported_at = now
+            incidents.report()
         wiped = 0
         try:
             wiped = await self.conversation.wipe_idle(self.bot)
@@ -207,9 +216,10 @@ def build_app(
                 await app._sweeping
         wiped = await conversation.wipe_everyone(bot)
         log.info("shutdown: %d live conversation(s) wiped", wiped)
+        incidents.report()
 
     async def on_error(event: ErrorEvent, session: Session | None = None) -> bool:
-        log.error("update failed: %s", type(event.exception).__name__, exc_info=event.exception)
+        incidents.note("update failed", event.exception)
         if session is not None:
             with contextlib.suppress(TelegramAPIError):
                 await conversation.say(bot, session, Notice(ERROR))

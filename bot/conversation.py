@@ -14,6 +14,7 @@ from dataclasses import replace
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
+from bot import incidents
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
 from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
@@ -186,7 +187,7 @@ class Conversation:
                     text=self.translator.text(language_of(session), GOODBYE),
                 )
             except TelegramAPIError as exc:
-                log.warning("goodbye line not sent (%s)", type(exc).__name__)
+                incidents.note("goodbye line not sent", exc)
             finally:
                 UNRECORDED.reset(token)
 
@@ -200,7 +201,7 @@ class Conversation:
         try:
             await delete_all(bot, session.chat_id, ids)
         except Exception as exc:  # a wipe must finish quietly whatever happens
-            log.warning("wipe: unexpected %s", type(exc).__name__)
+            incidents.note("wipe failed unexpectedly", exc)
 
     async def wipe_idle(self, bot: Bot) -> int:
         """Wipe and forget every conversation quiet for longer than the idle time."""
@@ -248,7 +249,7 @@ class Conversation:
         try:
             await self.report_sink(session, effect)
         except Exception as exc:  # the draft stays in memory so she can try again
-            log.error("report not stored (%s)", type(exc).__name__)
+            incidents.note("report not stored", exc)
             await self.show(bot, session, Notice(SUBMIT_FAILED), edit=pressed_message_id)
             return
         session.state = submitted(session.state, effect)

@@ -19,6 +19,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
+from bot import incidents
 from bot.conversation import Conversation
 from bot.render import QuickExit
 from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
@@ -58,7 +59,7 @@ async def _leave(bot: Bot, chat_id: int) -> None:
     try:
         await bot.leave_chat(chat_id=chat_id)
     except TelegramAPIError as exc:
-        log.warning("could not leave a non-private chat (%s)", type(exc).__name__)
+        incidents.note("could not leave a group or channel", exc)
 
 
 class SessionBinding(BaseMiddleware):

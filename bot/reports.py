@@ -17,6 +17,7 @@ from datetime import date
 from aiogram import Bot
 from aiogram.types import Message
 
+from bot import incidents
 from bot.config import Settings
 from bot.render import language_of
 from bot.sessions import Session
@@ -140,7 +141,7 @@ class ReportDesk:
                 return Notice(FAILED)
             await bot.download_file(file.file_path, destination=buffer)
         except Exception as exc:  # the network or the file: she can simply send it again
-            log.warning("evidence not downloaded (%s)", type(exc).__name__)
+            incidents.note("evidence not downloaded", exc)
             return Notice(FAILED)
         data = buffer.getvalue()
         if len(data) > self.max_attachment_bytes:

@@ -14,7 +14,6 @@ A request middleware on the bot's HTTP session:
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from aiogram import Bot
@@ -31,23 +30,35 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 
-log = logging.getLogger(__name__)
+from bot import incidents
 
 ATTEMPTS = 3
 MAX_RETRY_AFTER = 5.0  # seconds; longer flood waits surface to the caller at once
 # Repeating these can only lead to the same end state ("not modified" is handled by the caller).
-REPEATABLE = frozenset({
-    "editMessageText", "editMessageReplyMarkup", "deleteMessage", "deleteMessages", "getFile",
-    "getMe", "leaveChat",
-})
+REPEATABLE = frozenset(
+    {
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+        "deleteMessages",
+        "getFile",
+        "getMe",
+        "leaveChat",
+    }
+)
 NOT_FATAL = frozenset({"answerCallbackQuery"})
 
 
 class RetryBriefly(BaseRequestMiddleware):
     """Repeat a call after a short flood wait, or after a transient fault when repeating is safe."""
 
-    def __init__(self, *, attempts: int = ATTEMPTS, max_retry_after: float = MAX_RETRY_AFTER,
-                 backoff: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        attempts: int = ATTEMPTS,
+        max_retry_after: float = MAX_RETRY_AFTER,
+        backoff: float = 0.2,
+    ) -> None:
         self.attempts = attempts
         self.max_retry_after = max_retry_after
         self.backoff = backoff
@@ -80,6 +91,6 @@ class RetryBriefly(BaseRequestMiddleware):
 
 def _give_up(name: str, exc: TelegramAPIError) -> Any:
     if name in NOT_FATAL:
-        log.warning("%s failed (%s); carrying on", name, type(exc).__name__)
+        incidents.note(f"{name} failed", exc)
         return True
     raise exc

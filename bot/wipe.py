@@ -7,7 +7,6 @@ It must finish whatever Telegram says: ids that are gone or older than 48 hours 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 
 from aiogram import Bot
@@ -18,7 +17,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-log = logging.getLogger(__name__)
+from bot import incidents
 
 BATCH = 100  # deleteMessages takes at most 100 ids per call
 ATTEMPTS = 5  # per batch, for rate limits and passing server or network faults
@@ -57,7 +56,7 @@ async def delete_all(bot: Bot, chat_id: int, ids: Sequence[int]) -> int:
         if not await _delete_batch(bot, chat_id, batch):
             failed += 1
     if failed:
-        log.warning("wipe: %d batch(es) could not be confirmed", failed)
+        incidents.note("wipe batch not confirmed")
     return failed
 
 
@@ -72,6 +71,6 @@ async def _delete_batch(bot: Bot, chat_id: int, batch: list[int]) -> bool:
             await asyncio.sleep(0.2 * 2**attempt)
         except TelegramAPIError as exc:
             # Bad request or forbidden (she blocked the bot): nothing more can be deleted.
-            log.warning("wipe: batch refused (%s)", type(exc).__name__)
+            incidents.note("wipe batch refused", exc)
             return False
     return False
