@@ -23,6 +23,7 @@ from bot import incidents
 from bot.conversation import Conversation
 from bot.render import QuickExit
 from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
+from bot.wipe import BATCH, delete_all
 from flows.catalog import N_
 from flows.engine import Notice, is_exit_word
 from flows.schema import LANGUAGES
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 FLOOD = N_("common.flood")
+# Message ids held per conversation before the oldest are deleted early.
+MAX_RECORDED = 2000
 
 
 class PrivateChatsOnly(BaseMiddleware):
@@ -78,7 +81,7 @@ class SessionBinding(BaseMiddleware):
         self.sessions = conversation.sessions
         self.flood_updates = flood_updates
         self.flood_seconds = flood_seconds
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Future[object]] = set()
         self._in_flight = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
@@ -136,6 +139,12 @@ class SessionBinding(BaseMiddleware):
             self._in_background(self.conversation.wipe(bot, old))
         if event.message is not None:
             session.record(event.message.message_id)
+            if len(session.message_ids) > MAX_RECORDED:
+                # A chat that floods without pause never goes idle: delete its oldest now, so
+                # the list (and the final wipe) stay bounded.
+                oldest = session.message_ids[:BATCH]
+                del session.message_ids[:BATCH]
+                self._in_background(delete_all(bot, chat_id, oldest))
         callback = event.callback_query
         if callback is not None and callback.message is not None:
             # The pressed message may predate this session (a restart): it is ours to delete.
@@ -192,8 +201,8 @@ class SessionBinding(BaseMiddleware):
         except TelegramAPIError:
             pass
 
-    def _in_background(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+    def _in_background(self, coro: Awaitable[object]) -> None:
+        task: asyncio.Future[object] = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -36,6 +36,11 @@ class Rendered:
     markup: InlineKeyboardMarkup
 
 
+def escaped(params: Mapping[str, object]) -> dict[str, str]:
+    """``params`` as text that Telegram shows literally, never as markup."""
+    return {k: html.escape(str(v), quote=False) for k, v in params.items()}
+
+
 def language_of(session: Session) -> str | None:
     """The language to speak: the chosen one, else the one Telegram suggested."""
     return session.state.locale or session.preselect
@@ -57,11 +62,11 @@ def render(
     lang = language_of(session)
     state = session.state
     screen_ref = state.screen or LANGUAGE
-    safe = {k: html.escape(str(v), quote=False) for k, v in (params or {}).items()}
+    safe = escaped(params or {})
     safe.update(shown or {})
     body = translator.text(lang, book.screen(screen_ref).text, safe)
     if notice is not None:
-        note_params = {k: html.escape(str(v), quote=False) for k, v in notice.params.items()}
+        note_params = escaped(notice.params)
         body = f"<i>{translator.text(lang, notice.msgid, note_params)}</i>\n\n{body}"
     rows: dict[int, list[InlineKeyboardButton]] = {}
     for key in keys(book, state):
@@ -71,7 +76,7 @@ def render(
 
 def notice_text(translator: Translator, session: Session, notice: Notice) -> str:
     """A notice on its own, for answers that need no screen (a toast, a short reply)."""
-    params = {k: html.escape(str(v), quote=False) for k, v in notice.params.items()}
+    params = escaped(notice.params)
     return translator.text(language_of(session), notice.msgid, params)
 
 

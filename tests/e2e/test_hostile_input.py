@@ -205,3 +205,17 @@ async def test_the_bot_never_messages_first(harness: Harness) -> None:
     harness.user(first_name="Silent")
     await harness.settle()
     assert harness.emu.calls_to("sendMessage") == []
+
+
+async def test_a_chat_that_floods_without_pause_keeps_a_bounded_record(harness: Harness) -> None:
+    from bot.middlewares import MAX_RECORDED
+
+    user = await at_menu(harness)
+    for i in range(MAX_RECORDED + 150):
+        await user.send(f"x{i}")
+    await harness.settle()
+    session = harness.app.sessions.get(user.chat.id)
+    assert session is not None and len(session.message_ids) <= MAX_RECORDED
+    await user.command("/exit")
+    await harness.settle()
+    assert [m.text for m in user.visible] == ["Have a good day!"]
