@@ -39,7 +39,7 @@ class Plan:
     startups: int = 3
     saturate_users: int = 200
     saturate_warmup: float = 3.0
-    saturate_seconds: float = 20.0
+    saturate_seconds: float = 15.0
     paced_users: int = 500
     pause: float = 5.0
     paced_warmup: float = 8.0
@@ -144,8 +144,9 @@ async def _idle(plan: Plan, workdir: Path, env: dict[str, str], translator: Tran
                 rate: float, progress: Any) -> dict[str, Any]:
     # The time to live must outlast the creation of every session, or early ones would expire
     # before the reading; estimated from this run's saturated rate, with a wide margin.
-    estimate = plan.sessions / max(rate * 0.5, 1.0)
-    idle = float(max(plan.min_idle_seconds, math.ceil(1.5 * estimate + 1)))
+    # A /start costs the bot about what a navigation press does (one screen sent, one delete).
+    estimate = plan.sessions / max(rate * 0.7, 1.0)
+    idle = float(max(plan.min_idle_seconds, math.ceil(1.3 * estimate + 2)))
     env = {**env, "IDLE_SECONDS_FOR_BENCHMARK": f"{idle:g}",
            "MAX_SESSIONS": str(max(20_000, plan.sessions * 2))}
     async with Emulator(TOKEN) as emu:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import random
 import statistics
 import time
@@ -31,6 +32,24 @@ class Window:
     bot_cpu: float
     own_cpu: float
     actions: int
+
+
+def quiet_collector() -> None:
+    """Keep this process's garbage collector out of the figures.
+
+    A full collection here (aiogram's types, the emulator's growing state) stalls the emulator,
+    and every user's latency with it, for 100-300 ms. So each phase starts with the heap frozen
+    and the collector off; :func:`collector_back` turns it on again. Harness only: the bots under
+    test run with whatever their own code does.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+
+
+def collector_back() -> None:
+    """The collector on again after a phase."""
+    gc.enable()
 
 
 def _snapshot(bot: BotProcess, users: list[User]) -> Window:
@@ -80,6 +99,7 @@ async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, us
                    warmup: float, seconds: float) -> dict[str, Any]:
     """``users`` each acting as soon as the previous answer arrived: navigation for the real bot,
     a text for the bare bot. Throughput and CPU per update over the window after ``warmup``."""
+    quiet_collector()
     probe = Probe(emu)
     crowd = _users(emu, probe, users, 11, translator, timeout=10.0)
     stop = time.monotonic() + warmup + seconds
@@ -114,7 +134,8 @@ async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, us
     probe.recording = False
     await asyncio.gather(*tasks)
     probe.close()
-    out = _rates(start, end)
+    collector_back()
+    out: dict[str, Any] = dict(_rates(start, end))
     out.update(_latency(probe.samples), users=users, unanswered=probe.unanswered)
     return out
 
@@ -137,6 +158,7 @@ async def paced(bot: BotProcess, emu: Emulator, translator: Translator, *, users
     report with a typed story and a photo; then the quick exit). Bare bot: a text each time.
     Latency percentiles over the window after ``warmup``; peak RSS over the whole phase.
     """
+    quiet_collector()
     probe = Probe(emu)
     crowd = _users(emu, probe, users, 23, translator, timeout=15.0)
     stop = time.monotonic() + warmup + seconds
@@ -189,13 +211,17 @@ async def paced(bot: BotProcess, emu: Emulator, translator: Translator, *, users
     probe.recording = False
     await asyncio.gather(*tasks)
     probe.close()
+    collector_back()
     memory = bot.memory()
-    out = _rates(start, end)
+    out: dict[str, Any] = dict(_rates(start, end))
     out.update(_latency(probe.samples), users=users, pause_seconds=pause,
                unanswered=probe.unanswered,
                peak_rss_mib=round(memory["VmHWM"] / 1024, 1),
                rss_mib=round(memory["VmRSS"] / 1024, 1),
-               peak_is_phase_only=peak_reset)
+               peak_is_phase_only=peak_reset,
+               p99_ms_by_action={kind: round(percentile(v, 0.99) * 1000, 2)
+                                 for kind, v in sorted(probe.by_kind.items())},
+               samples_by_action={kind: len(v) for kind, v in sorted(probe.by_kind.items())})
     return out
 
 
@@ -230,6 +256,7 @@ async def quick_exit_cost(bot: BotProcess, emu: Emulator, translator: Translator
     API calls: every request the bot made from the tap until it went quiet (getUpdates aside).
     Time: from the tap's update being queued to the last deletion at the emulator.
     """
+    quiet_collector()
     probe = Probe(emu)
     runs: list[dict[str, float]] = []
     for n in range(repeats):
@@ -258,6 +285,7 @@ async def quick_exit_cost(bot: BotProcess, emu: Emulator, translator: Translator
             "ms_to_last_delete": (max(deletions) - tapped) * 1000 if deletions else -1.0,
         })
     probe.close()
+    collector_back()
     median = statistics.median(r["ms_to_last_delete"] for r in runs)
     worst = max(runs, key=lambda r: r["api_calls"])
     return {

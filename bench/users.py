@@ -1,10 +1,11 @@
 """Simulated users and the latency probe.
 
 A user's action pushes one update into the emulator's queue. Its latency runs from that moment to
-the bot's first visible change in her chat (a message sent, edited or deleted by the bot), which a
-subscribe hook on the emulator timestamps synchronously inside the API call that made it. Both ends
-are read on the benchmark process's monotonic clock, so the figure is the round trip the user would
-see: fetch by getUpdates, aiogram, the handler, the answering request.
+the bot's answer in her chat: the first screen sent or edited (for the quick exit, the first
+deletion), which a subscribe hook on the emulator timestamps synchronously inside the API call that
+made it. The trailing clean-up of an earlier action (old screens deleted) never counts as an
+answer. Both ends are read on the benchmark process's monotonic clock, so the figure is the round
+trip the user would see: fetch by getUpdates, aiogram, the handler, the answering request.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ STORY = (
 )
 
 
+SHOWN = frozenset({"new", "edit"})
+DELETED = frozenset({"delete"})
+
+
 class NoAnswer(Exception):
     """The bot made no visible change in time."""
 
@@ -38,10 +43,12 @@ class Probe:
 
     emu: Emulator
     samples: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     recording: bool = False
     unanswered: int = 0
     answered: int = 0
-    _pending: dict[int, tuple[float, asyncio.Future[float]]] = field(default_factory=dict)
+    _pending: dict[int, tuple[float, asyncio.Future[float], frozenset[str]]] = field(
+        default_factory=dict)
     _unsubscribe: Any = None
 
     def __post_init__(self) -> None:
@@ -54,22 +61,25 @@ class Probe:
     def _changed(self, kind: ChangeKind, chat_id: int, message: StoredMessage) -> None:
         if kind == "new" and not message.from_bot:
             return  # her own message, stored as she sends it
-        pending = self._pending.pop(chat_id, None)
-        if pending is None:
+        pending = self._pending.get(chat_id)
+        if pending is None or kind not in pending[2]:
+            # e.g. the previous action's old screen being deleted after she already acted
             return
-        started, future = pending
+        del self._pending[chat_id]
+        started, future, _ = pending
         if not future.done():
             future.set_result(time.perf_counter() - started)
 
-    def expect(self, chat_id: int) -> tuple[float, asyncio.Future[float]]:
-        """Arm the probe for ``chat_id``; call right before pushing the update."""
+    def expect(self, chat_id: int, kinds: frozenset[str] = SHOWN) -> asyncio.Future[float]:
+        """Arm the probe for ``chat_id``; call right before pushing the update. ``kinds``: which
+        change answers it (a screen sent or edited; deletions for the quick exit)."""
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        entry = (time.perf_counter(), future)
-        self._pending[chat_id] = entry
-        return entry
+        self._pending[chat_id] = (time.perf_counter(), future, kinds)
+        return future
 
-    async def wait(self, chat_id: int, future: asyncio.Future[float], timeout: float) -> float:  # noqa: ASYNC109
-        """Seconds to the bot's first change; raises :class:`NoAnswer` after ``timeout``."""
+    async def wait(self, chat_id: int, future: asyncio.Future[float], timeout: float,  # noqa: ASYNC109
+                   action: str = "") -> float:
+        """Seconds to the bot's answer; raises :class:`NoAnswer` after ``timeout``."""
         try:
             async with asyncio.timeout(timeout):
                 latency = await future
@@ -80,6 +90,7 @@ class Probe:
         self.answered += 1
         if self.recording:
             self.samples.append(latency)
+            self.by_kind.setdefault(action, []).append(latency)
         return latency
 
 
@@ -101,17 +112,18 @@ class User:
         """A button's text in her current language."""
         return self.tr.text(self.lang, key)
 
-    async def _act(self, push: Any) -> float:
-        _, future = self.probe.expect(self.chat.id)
+    async def _act(self, push: Any, kinds: frozenset[str] = SHOWN, action: str = "press") -> float:
+        future = self.probe.expect(self.chat.id, kinds)
         push()
         self.actions += 1
-        return await self.probe.wait(self.chat.id, future, self.timeout)
+        return await self.probe.wait(self.chat.id, future, self.timeout, action)
 
     async def send(self, text: str) -> float:
         """She types ``text`` (commands get their entity)."""
         world = self.emu.world
         return await self._act(lambda: world.user_message(
-            self.chat, self.sender, text=text, entities=command_entities(text)))
+            self.chat, self.sender, text=text, entities=command_entities(text)),
+            action="command" if text.startswith("/") else "text")
 
     async def send_photo(self, data: bytes = PHOTO) -> float:
         """She sends a photo."""
@@ -120,7 +132,7 @@ class User:
                 "height": 480, "file_size": len(data)}
         world = self.emu.world
         return await self._act(lambda: world.user_message(
-            self.chat, self.sender, kind="photo", payload={"photo": [size]}))
+            self.chat, self.sender, kind="photo", payload={"photo": [size]}), action="photo")
 
     def _keyboard(self) -> StoredMessage | None:
         for message in reversed(self.chat.messages.values()):
@@ -133,12 +145,15 @@ class User:
         message = self._keyboard()
         return message.flat_buttons if message is not None else []
 
-    async def press_data(self, message_id: int, data: str) -> float:
+    async def press_data(self, message_id: int, data: str,
+                         kinds: frozenset[str] = SHOWN) -> float:
         """A callback query on ``message_id``."""
         world = self.emu.world
-        return await self._act(lambda: world.callback(self.chat, self.sender, message_id, data))
+        return await self._act(
+            lambda: world.callback(self.chat, self.sender, message_id, data), kinds,
+            "exit" if kinds is DELETED else "press")
 
-    async def press(self, label: str) -> float:
+    async def press(self, label: str, kinds: frozenset[str] = SHOWN) -> float:
         """Press the newest button with text ``label`` (exact, else containing it)."""
         message = self._keyboard()
         if message is None:
@@ -147,7 +162,7 @@ class User:
         for exact in (True, False):
             for text, data in buttons:
                 if data is not None and (text == label if exact else label in text):
-                    return await self.press_data(message.message_id, data)
+                    return await self.press_data(message.message_id, data, kinds)
         raise NoAnswer(f"no button {label!r}")
 
     async def press_index(self, index: int) -> float:
@@ -213,8 +228,8 @@ class User:
         await self.press(self.label("report.review.send"))
 
     async def quick_exit(self) -> None:
-        """The exit button."""
-        await self.press(self.label("nav.exit"))
+        """The exit button; answered by the first deletion."""
+        await self.press(self.label("nav.exit"), DELETED)
 
 
 def language_for(rng: random.Random) -> str:
