@@ -252,6 +252,7 @@ def reporting(tmp_path: Path, caseworkers: list[Caseworker]) -> Settings:
                     vault_path=tmp_path / "vault" / "reports.sqlite3")
 
 
+@pytest.mark.slow
 def test_hostile_updates_at_every_screen_never_break_the_bot(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:

@@ -1,0 +1,91 @@
+"""Memory stays bounded: sessions expire on time, a flood of new chats cannot pass the cap, and
+one flooding chat is answered without starving anyone else."""
+
+from __future__ import annotations
+
+import time
+
+from bot.config import Settings
+from bot.emulator.client import SimUser
+from tests.resilience.conftest import at_menu, rig, texts
+
+CAP = 100
+FLOOD = 1000
+
+
+async def test_sessions_are_evicted_on_time_and_their_chats_wiped() -> None:
+    async with rig(Settings(idle_minutes=15)) as r:
+        early = [await at_menu(r) for _ in range(20)]
+        r.clock.advance(10 * 60)
+        late = [await at_menu(r) for _ in range(5)]
+        r.clock.advance(6 * 60)  # early: 16 minutes quiet; late: 6
+        assert await r.app.sweep() == len(early)
+        await r.settle()
+        assert len(r.app.sessions) == len(late)
+        assert all(u.visible == [] for u in early)
+        assert all(texts(u) for u in late)
+        r.clock.advance(16 * 60)
+        assert await r.app.sweep() == len(late)
+        await r.settle()
+        assert len(r.app.sessions) == 0 and all(u.visible == [] for u in late)
+        r.assert_clean()
+
+
+async def test_a_flood_of_new_chats_never_grows_the_store_past_the_cap() -> None:
+    async with rig(Settings(max_sessions=CAP), handle_as_tasks=True) as r:
+        store = r.app.sessions
+        peak = {"n": 0}
+        touch = store.touch
+
+        def watched(chat_id: int):  # type: ignore[no-untyped-def]
+            out = touch(chat_id)
+            peak["n"] = max(peak["n"], len(store))
+            return out
+
+        store.touch = watched  # type: ignore[method-assign]
+        users: list[SimUser] = []
+        for _ in range(FLOOD):
+            user = r.user(language_code="ru")
+            users.append(user)
+            await user.send("/start")
+        # Handlers as tasks queue their calls in the bot's connection pool, out of the
+        # emulator's sight: settle only after a longer quiet spell.
+        await r.settle(timeout=60, quiet=0.5)
+        assert peak["n"] <= CAP and len(store) == CAP
+        # Every conversation the store let go was wiped: nothing of it is left in her chat. (A
+        # chat evicted while its update waited is served in a fresh conversation, so the live
+        # ones are not simply the newest hundred.)
+        live = {s.chat_id for s in store}
+        evicted = [u for u in users if u.id not in live]
+        assert len(evicted) == FLOOD - CAP
+        assert [u.id for u in evicted if u.visible] == []
+        assert all(texts(u) for u in users if u.id in live)
+        r.assert_clean()
+
+
+async def test_a_flooding_chat_is_answered_once_and_others_keep_being_served() -> None:
+    async with rig(handle_as_tasks=True) as r:
+        spammer = await at_menu(r)
+        normal = await at_menu(r)
+        waits: list[float] = []
+        for round_ in range(10):
+            for i in range(60):
+                await spammer.send(f"spam {round_} {i}")
+            started = time.monotonic()
+            if round_ % 2 == 0:
+                await normal.press_index(0, wait=True, timeout=10)
+            else:
+                await normal.press("⬅️ Back", wait=True, timeout=10)
+            waits.append(time.monotonic() - started)
+            await r.settle(timeout=20)
+        # Her answers kept coming while the other chat flooded (600 updates in all).
+        assert max(waits) < 2.0, waits
+        assert sum("Just a moment" in t for t in texts(spammer)) >= 1
+        flood_notes = [t for t in texts(spammer) if "Just a moment" in t]
+        assert len(flood_notes) <= 10  # one per flood window at most, never one per message
+        assert not any("Just a moment" in t for t in texts(normal))
+        # And the flooded chat still leaves in one tap.
+        await spammer.command("/exit")
+        await r.settle()
+        assert [m.text for m in spammer.visible] == ["Have a good day!"]
+        r.assert_clean()
