@@ -257,6 +257,8 @@ def _stay(state: State, notice: Notice) -> Outcome:
 
 
 def _command(book: Book, state: State, name: str) -> Outcome:
+    if state.locale is None:
+        return _go(state, LANGUAGE)  # no menu can be shown before she has a language
     if name == "menu":
         return _go(replace(state, return_to=None), HOME)
     if name == "language":

@@ -108,6 +108,15 @@ def test_anything_before_a_language_is_chosen_shows_the_choice(book: Book) -> No
         assert step(book, State(), event).state.screen == LANGUAGE
 
 
+@pytest.mark.parametrize("name", ["menu", "back", "language", "nonsense"])
+def test_commands_on_the_language_screen_keep_it_until_a_language_is_chosen(
+    book: Book, name: str
+) -> None:
+    state = step(book, State(), Start()).state
+    after = step(book, state, Command(name)).state
+    assert (after.screen, after.locale) == (LANGUAGE, None)
+
+
 def test_language_switch_returns_to_where_she_was(book: Book) -> None:
     state = step(book, State(locale="en", screen=HOME), Command("language")).state
     assert state.screen == LANGUAGE

@@ -222,9 +222,11 @@ async def still_serves(arena: Arena, user: SimUser) -> None:
     assert session is not None
     lang = session.state.locale or session.preselect or "en"
     assert user.last_bot is not None
-    # Before a language is chosen, /menu shows the menu in the language Telegram suggested
-    # (the engine keeps her locale unset, so her next tap asks for the language again).
-    assert MENU[lang] in (user.last_bot.text or "")
+    if session.state.locale is None:
+        # Before a language is chosen, every command keeps the language choice on screen.
+        assert session.state.screen == "language.choose"
+    else:
+        assert MENU[lang] in (user.last_bot.text or "")
     await user.command("/exit")
     await r.settle()
     # Only neutral lines stay: one per exit (a burst may have typed "exit" already).
