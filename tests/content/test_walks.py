@@ -14,8 +14,15 @@ from flows.engine import Exit, Key, Press, State, answers_of, keys, step
 from flows.loader import HOME
 from flows.markup import visible_text
 from flows.schema import Action, Nav
-from tests.content.helpers import CONTENT_FLOWS, DANGER, LANGS, book, content_screens, render, \
-    translator
+from tests.content.helpers import (
+    CONTENT_FLOWS,
+    DANGER,
+    LANGS,
+    book,
+    content_screens,
+    render,
+    translator,
+)
 
 
 def press(state: State, key: Key) -> State:
