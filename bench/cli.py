@@ -219,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--paced-seconds", type=float, metavar="S",
                         help="measured window of the paced phase (default 60)")
     parser.add_argument("--saturate-seconds", type=float, metavar="S",
-                        help="measured window of the saturated phase (default 20)")
+                        help="measured window of the saturated phase (default 15)")
     parser.add_argument("--sessions", type=int, metavar="N",
                         help="idle sessions for the memory figure (default 50000)")
     parser.add_argument("--vault-dir", type=Path, metavar="DIR",
