@@ -18,7 +18,7 @@ from bot import incidents
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
 from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
-from bot.wipe import delete_all, with_gaps
+from bot.wipe import delete_all, maybe_delivered
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Media, Notice, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
@@ -193,8 +193,9 @@ class Conversation:
 
     async def wipe(self, bot: Bot, session: Session) -> None:
         """Delete every recorded message and drop the draft. Never raises."""
-        ids = with_gaps(session.message_ids)
+        ids = [*session.message_ids, *maybe_delivered(session.lost_after)]
         session.message_ids.clear()
+        session.lost_after.clear()
         session.attachments.clear()
         session.state = replace(session.state, answers={})
         session.live_message_id = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
@@ -34,6 +34,8 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 FLOOD = N_("common.flood")
 # Message ids held per conversation before the oldest are deleted early.
 MAX_RECORDED = 2000
+# Sends without an answer remembered per conversation (each adds a few ids to its wipe).
+MAX_LOST = 50
 
 
 class PrivateChatsOnly(BaseMiddleware):
@@ -235,7 +237,18 @@ class RecordSentMessages(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
-        result = await make_request(bot, method)
+        try:
+            result = await make_request(bot, method)
+        except (TelegramNetworkError, TelegramServerError):
+            if method.__api_method__.startswith("send"):
+                # No answer: it may have been delivered anyway. Note where, for the wipe.
+                chat_id = getattr(method, "chat_id", None)
+                session = CURRENT.get()
+                if session is None and isinstance(chat_id, int):
+                    session = self.sessions.get(chat_id)
+                if session is not None and len(session.lost_after) < MAX_LOST:
+                    session.lost_after.append(max(session.message_ids, default=0))
+            raise
         # Only new messages: an edit returns the same message again.
         if not isinstance(result, Message) or not method.__api_method__.startswith("send"):
             return result

@@ -36,6 +36,9 @@ class Session:
     preselect: str | None = None
     # Every message of the conversation, both sides, in the order seen: what the wipe deletes.
     message_ids: list[int] = field(default_factory=list)
+    # The last known id before each send that failed without an answer: it may have been
+    # delivered all the same (see bot.wipe.maybe_delivered).
+    lost_after: list[int] = field(default_factory=list)
     # The message showing the current screen, edited in place where that reads naturally.
     live_message_id: int | None = None
     nonce: str = field(default_factory=new_nonce)

@@ -24,23 +24,16 @@ ATTEMPTS = 5  # per batch, for rate limits and passing server or network faults
 MAX_RETRY_AFTER = 30.0  # never keep a shutdown waiting longer than this on one batch
 
 
-# A message whose send timed out or whose answer was lost was delivered, but its id never reached
-# the bot. Its id sits in a small gap between ids the bot did record, so small gaps are filled.
-# Ids in a private chat are numbered per user account, so a gap may also hold ids of her other
-# chats: deleteMessages is scoped to this chat and skips them. Large gaps are left alone, so a wipe
-# costs about one call per 100 messages of this conversation.
-MAX_GAP = 3
+# A message whose send timed out or whose answer was lost may have been delivered all the same,
+# with an id the bot never learned. The bot notes the last id it knew when that happened; the ids
+# just after it are deleted too. (Ids in a private chat are numbered per user account, so some may
+# belong to her other chats: deleteMessages is scoped to this chat and skips them.)
+LOST_SPAN = 3
 
 
-def with_gaps(ids: Sequence[int], max_gap: int = MAX_GAP) -> list[int]:
-    """``ids`` sorted, with every gap of at most ``max_gap`` missing ids filled in."""
-    ordered = sorted(set(ids))
-    out: list[int] = []
-    for previous, current in zip([None, *ordered], ordered, strict=False):
-        if previous is not None and 1 < current - previous <= max_gap + 1:
-            out.extend(range(previous + 1, current))
-        out.append(current)
-    return out
+def maybe_delivered(after: Sequence[int], span: int = LOST_SPAN) -> list[int]:
+    """The ids a send that failed after id ``a`` may have used, for each ``a`` in ``after``."""
+    return [a + k for a in after for k in range(1, span + 1)]
 
 
 def batches(ids: Sequence[int], size: int = BATCH) -> list[list[int]]:
