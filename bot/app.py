@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
 
-from bot import incidents
+from bot import incidents, memory
 from bot.config import Settings
 from bot.conversation import Conversation, Provider
 from bot.handlers import routers
@@ -35,6 +35,8 @@ from flows.loader import load_book
 log = logging.getLogger(__name__)
 
 ERROR = N_("common.error")
+# Sessions wiped in one sweep after which freed memory is handed back to the system.
+GIVE_BACK_AFTER = 500
 # How often the totals of failures are logged (never each one as it happens).
 INCIDENT_REPORT_SECONDS = 3600.0
 # Seconds a graceful shutdown waits for running handlers before wiping everyone.
@@ -93,6 +95,8 @@ class App:
             wiped = await self.conversation.wipe_idle(self.bot)
         except Exception as exc:
             log.error("idle sweep failed: %s", type(exc).__name__)
+        if wiped >= GIVE_BACK_AFTER:
+            memory.give_back()
         if self.desk is not None:
             try:
                 await self.desk.purge_expired()

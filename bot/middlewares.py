@@ -182,11 +182,11 @@ class SessionBinding(BaseMiddleware):
         now = self.sessions.clock()
         recent = session.recent
         recent.append(now)
-        while recent and recent[0] <= now - self.flood_seconds:
-            recent.popleft()
+        start = now - self.flood_seconds
+        stale = next((i for i, t in enumerate(recent) if t > start), len(recent))
+        # Bounded: never more than the limit plus one.
+        del recent[: max(stale, len(recent) - self.flood_updates - 1)]
         if len(recent) > self.flood_updates:
-            while len(recent) > self.flood_updates + 1:
-                recent.popleft()  # bounded: never more than the limit plus one
             return True
         session.flood_warned = False
         return False
