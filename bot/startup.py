@@ -63,9 +63,9 @@ def freeze_startup_heap() -> None:
     aiogram's types and the loaded flows leave ~190,000 long-lived objects, and every full
     collection walked them all (~200 ms on a 2-core server), stalling every conversation at once:
     the latency tail (docs/performance.md). They live as long as the process, so freezing them
-    changes nothing but the pauses.
+    changes nothing but the pauses. No collection first: at this point it finds nothing to free
+    (measured: 0 unreachable objects) and would delay the first poll by ~200 ms.
     """
-    gc.collect()
     gc.freeze()
 
 
