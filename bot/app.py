@@ -35,7 +35,7 @@ from flows.loader import load_book
 log = logging.getLogger(__name__)
 
 ERROR = N_("common.error")
-# Sessions wiped in one sweep after which freed memory is handed back to the system.
+# Sessions wiped (over any number of sweeps) after which freed memory is handed back.
 GIVE_BACK_AFTER = 500
 # How often the totals of failures are logged (never each one as it happens).
 INCIDENT_REPORT_SECONDS = 3600.0
@@ -79,6 +79,7 @@ class App:
     # The sweep under way, if any: a shutdown lets it finish rather than cut a wipe in half.
     _sweeping: asyncio.Future[int] | None = field(default=None, repr=False)
     _reported_at: float = field(default=0.0, repr=False)
+    _freed_since_give_back: int = field(default=0, repr=False)
 
     async def sweep(self) -> int:
         """Wipe idle conversations now (returns how many); purge expired reports once a day;
@@ -95,7 +96,10 @@ class App:
             wiped = await self.conversation.wipe_idle(self.bot)
         except Exception as exc:
             log.error("idle sweep failed: %s", type(exc).__name__)
-        if wiped >= GIVE_BACK_AFTER:
+        # Sessions usually expire a few hundred per sweep: count them up before handing back.
+        self._freed_since_give_back += wiped
+        if self._freed_since_give_back >= GIVE_BACK_AFTER:
+            self._freed_since_give_back = 0
             memory.give_back()
         if self.desk is not None:
             try:
