@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
 
-from bot import incidents, memory
+from bot import incidents
 from bot.config import Settings
 from bot.conversation import Conversation, Provider
 from bot.handlers import routers
@@ -35,8 +35,6 @@ from flows.loader import load_book
 log = logging.getLogger(__name__)
 
 ERROR = N_("common.error")
-# Sessions wiped (over any number of sweeps) after which freed memory is handed back.
-GIVE_BACK_AFTER = 500
 # How often the totals of failures are logged (never each one as it happens).
 INCIDENT_REPORT_SECONDS = 3600.0
 # Seconds a graceful shutdown waits for running handlers before wiping everyone.
@@ -79,7 +77,6 @@ class App:
     # The sweep under way, if any: a shutdown lets it finish rather than cut a wipe in half.
     _sweeping: asyncio.Future[int] | None = field(default=None, repr=False)
     _reported_at: float = field(default=0.0, repr=False)
-    _freed_since_give_back: int = field(default=0, repr=False)
 
     async def sweep(self) -> int:
         """Wipe idle conversations now (returns how many); purge expired reports once a day;
@@ -96,11 +93,6 @@ class App:
             wiped = await self.conversation.wipe_idle(self.bot)
         except Exception as exc:
             log.error("idle sweep failed: %s", type(exc).__name__)
-        # Sessions usually expire a few hundred per sweep: count them up before handing back.
-        self._freed_since_give_back += wiped
-        if self._freed_since_give_back >= GIVE_BACK_AFTER:
-            self._freed_since_give_back = 0
-            memory.give_back()
         if self.desk is not None:
             try:
                 await self.desk.purge_expired()

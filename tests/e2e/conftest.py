@@ -74,7 +74,11 @@ async def open_menu(harness: Harness, lang: str = "en", **user: object) -> SimUs
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings | None = None, *, concurrent: bool = False, **build: object
+    settings: Settings | None = None,
+    *,
+    concurrent: bool = False,
+    request_timeout: float | None = None,
+    **build: object,
 ) -> AsyncIterator[Harness]:
     """Start the emulator and the bot polling it; on exit stop gracefully (the shutdown wipe)."""
     install_scrubbing()
@@ -87,7 +91,7 @@ async def running_bot(
             base,
             token=emu.token,
             clock=clock,
-            session=emu.session(),
+            session=emu.session(timeout=request_timeout) if request_timeout else emu.session(),
             sweep_every=3600,
             desk=desk,
             **build,
@@ -102,7 +106,7 @@ async def running_bot(
         finally:
             await app.stop()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, 10)
+                await asyncio.wait_for(task, 30)
             if desk is not None:
                 await desk.close()
 

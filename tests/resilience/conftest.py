@@ -7,11 +7,10 @@ session a short timeout, and it records every error answer the bot received and 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -24,13 +23,11 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.config import Settings
 from bot.emulator.client import Emulator, SimUser
-from bot.logs import install_scrubbing
-from bot.startup import open_desk
 from storage import generate_keypair
-from tests.e2e.conftest import Caseworker, FakeClock
+from tests.e2e.conftest import Caseworker, FakeClock, running_bot
 
 # Error answers the bot is built to expect and handle (an edit that changes nothing).
 EXPECTED_REFUSALS = ("message is not modified",)
@@ -60,9 +57,7 @@ class FailureLog(BaseRequestMiddleware):
         try:
             return await make_request(bot, method)
         except TelegramAPIError as exc:
-            self.failures.append(
-                ApiFailure(method.__api_method__, type(exc).__name__, exc.message)
-            )
+            self.failures.append(ApiFailure(method.__api_method__, type(exc).__name__, exc.message))
             raise
 
     def unexpected(self, also: Iterable[str] = ()) -> list[ApiFailure]:
@@ -117,40 +112,25 @@ async def rig(
     handle_as_tasks: bool = False,
     request_timeout: float | None = None,
 ) -> AsyncIterator[Rig]:
-    """Start the emulator and the bot polling it; on exit stop gracefully (the shutdown wipe)."""
-    install_scrubbing()
-    clock = FakeClock()
+    """The e2e harness's running bot, plus a record of what went wrong (API errors, logs)."""
     records = Records()
     root = logging.getLogger()
     root.addHandler(records)
     try:
-        async with Emulator() as emu:
-            base = replace(settings or Settings(), bot_api_base=emu.base_url)
-            desk = await open_desk(base)
-            session = emu.session(timeout=request_timeout) if request_timeout else emu.session()
-            app = build_app(base, token=emu.token, clock=clock, session=session,
-                            sweep_every=3600, desk=desk)
+        async with running_bot(
+            settings, concurrent=handle_as_tasks, request_timeout=request_timeout
+        ) as h:
             failures = FailureLog()
-            app.bot.session.middleware(failures)
-            task = asyncio.create_task(app.run(handle_signals=False, polling_timeout=1,
-                                               handle_as_tasks=handle_as_tasks))
-            r = Rig(emu=emu, app=app, clock=clock, api=failures, logs=records)
-            try:
-                await emu.settle()
-                yield r
-            finally:
-                await app.stop()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, 30)
-                if desk is not None:
-                    await desk.close()
+            h.app.bot.session.middleware(failures)
+            yield Rig(emu=h.emu, app=h.app, clock=h.clock, api=failures, logs=records)
     finally:
         root.removeHandler(records)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow: a resilience test that takes seconds (real processes, many users)")
+        "markers", "slow: a resilience test that takes seconds (real processes, many users)"
+    )
 
 
 @pytest.fixture
