@@ -151,3 +151,8 @@ def test_cli_exits_non_zero_with_a_precise_list(
 def test_unbalanced_braces_are_found_even_when_every_language_has_them(tmp_path: Path) -> None:
     write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": "left {count"})
     assert any("unbalanced braces" in p for p in run(tmp_path))
+
+
+def test_a_msgid_nothing_uses_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.old.text": "Old words"})
+    assert any("'main.old.text' is used by no flow and no code" in p for p in run(tmp_path))
