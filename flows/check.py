@@ -197,9 +197,9 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
             problems.append(f"locales/{lang}: cannot read the catalog ({exc.strerror})")
             continue
         po = f"locales/{lang}/LC_MESSAGES/messages.po"
-        for message in catalog:
-            if message.id and message.id not in used:
-                problems.append(f"{po}: msgid '{message.id}' is used by no flow and no code")
+        for entry in catalog:
+            if entry.id and entry.id not in used:
+                problems.append(f"{po}: msgid '{entry.id}' is used by no flow and no code")
         for msgid, places in sorted(used.items()):
             message = catalog.get(msgid)
             if message is None:
