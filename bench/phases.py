@@ -72,6 +72,24 @@ def _rates(start: Window, end: Window) -> dict[str, float]:
     }
 
 
+async def _window(bot: BotProcess, crowd: list[User], probe: Probe,
+                  run: Callable[[User], Coroutine[Any, Any, None]], *, warmup: float,
+                  seconds: float) -> tuple[Window, Window]:
+    """Run every user of ``crowd``; record and snapshot the ``seconds`` after ``warmup``; wait
+    for the crowd to finish and turn the harness's collector back on."""
+    tasks = [asyncio.create_task(run(u)) for u in crowd]
+    await asyncio.sleep(warmup)
+    probe.recording = True
+    start = _snapshot(bot, crowd)
+    await asyncio.sleep(seconds)
+    end = _snapshot(bot, crowd)
+    probe.recording = False
+    await asyncio.gather(*tasks)
+    probe.close()
+    collector_back()
+    return start, end
+
+
 def percentile(samples: list[float], q: float) -> float:
     """The ``q`` quantile (0..1) of ``samples``, nearest rank; 0 when empty."""
     if not samples:
@@ -124,17 +142,8 @@ async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, us
             with contextlib.suppress(NoAnswer):
                 await user.send("hello")
 
-    run: Callable[[User], Coroutine[Any, Any, None]] = bare if bot.kind == BARE else real
-    tasks = [asyncio.create_task(run(u)) for u in crowd]
-    await asyncio.sleep(warmup)
-    probe.recording = True
-    start = _snapshot(bot, crowd)
-    await asyncio.sleep(seconds)
-    end = _snapshot(bot, crowd)
-    probe.recording = False
-    await asyncio.gather(*tasks)
-    probe.close()
-    collector_back()
+    start, end = await _window(bot, crowd, probe, bare if bot.kind == BARE else real,
+                               warmup=warmup, seconds=seconds)
     out: dict[str, Any] = dict(_rates(start, end))
     out.update(_latency(probe.samples), users=users, unanswered=probe.unanswered)
     return out
@@ -201,17 +210,8 @@ async def paced(bot: BotProcess, emu: Emulator, translator: Translator, *, users
             if not await breathe(user):
                 return
 
-    run: Callable[[User], Coroutine[Any, Any, None]] = bare if bot.kind == BARE else real
-    tasks = [asyncio.create_task(run(u)) for u in crowd]
-    await asyncio.sleep(warmup)
-    probe.recording = True
-    start = _snapshot(bot, crowd)
-    await asyncio.sleep(seconds)
-    end = _snapshot(bot, crowd)
-    probe.recording = False
-    await asyncio.gather(*tasks)
-    probe.close()
-    collector_back()
+    start, end = await _window(bot, crowd, probe, bare if bot.kind == BARE else real,
+                               warmup=warmup, seconds=seconds)
     memory = bot.memory()
     out: dict[str, Any] = dict(_rates(start, end))
     out.update(_latency(probe.samples), users=users, pause_seconds=pause,
