@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, 
 
 from bot import incidents
 from bot.conversation import Conversation
-from bot.render import QuickExit
+from bot.render import QuickExit, notice_text
 from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
 from bot.wipe import BATCH, delete_all
 from flows.catalog import N_
@@ -194,9 +194,7 @@ class SessionBinding(BaseMiddleware):
     async def _warn(self, bot: Bot, session: Session, event: Update) -> None:
         try:
             if event.callback_query is not None:
-                text = self.conversation.translator.text(
-                    session.state.locale or session.preselect, FLOOD
-                )
+                text = notice_text(self.conversation.translator, session, Notice(FLOOD))
                 await event.callback_query.answer(text)
             else:
                 await self.conversation.say(bot, session, Notice(FLOOD))
@@ -243,9 +241,7 @@ class RecordSentMessages(BaseRequestMiddleware):
             if method.__api_method__.startswith("send"):
                 # No answer: it may have been delivered anyway. Note where, for the wipe.
                 chat_id = getattr(method, "chat_id", None)
-                session = CURRENT.get()
-                if session is None and isinstance(chat_id, int):
-                    session = self.sessions.get(chat_id)
+                session = self._session_of(chat_id) if isinstance(chat_id, int) else None
                 if session is not None and len(session.lost_after) < MAX_LOST:
                     session.lost_after.append(max(session.message_ids, default=0))
             raise
@@ -254,9 +250,7 @@ class RecordSentMessages(BaseRequestMiddleware):
             return result
         if UNRECORDED.get():
             return result
-        session = CURRENT.get()
-        if session is None or session.chat_id != result.chat.id:
-            session = self.sessions.get(result.chat.id)
+        session = self._session_of(result.chat.id)
         if session is not None:
             session.record(result.message_id)
         else:
@@ -264,3 +258,11 @@ class RecordSentMessages(BaseRequestMiddleware):
             with contextlib.suppress(TelegramAPIError):
                 await bot.delete_message(chat_id=result.chat.id, message_id=result.message_id)
         return result
+
+    def _session_of(self, chat_id: int) -> Session | None:
+        """The conversation a message in ``chat_id`` belongs to: the running handler's own
+        session (even if she has left meanwhile), else the chat's current one."""
+        session = CURRENT.get()
+        if session is None or session.chat_id != chat_id:
+            session = self.sessions.get(chat_id)
+        return session
