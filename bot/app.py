@@ -12,13 +12,14 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import DEFAULT_TIMEOUT
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
 
 from bot import incidents
+from bot.api_session import BotApiSession
 from bot.config import Settings
 from bot.conversation import Conversation, Provider
 from bot.handlers import routers
@@ -140,13 +141,17 @@ def build_app(
     desk: ReportDesk | None = None,
     translator: Translator | None = None,
     sweep_every: float | None = None,
-    session: AiohttpSession | None = None,
+    request_timeout: float | None = None,
 ) -> App:
-    """Wire the bot against ``settings.bot_api_base`` (Telegram or any Bot API server)."""
+    """Wire the bot against ``settings.bot_api_base`` (Telegram or any Bot API server).
+
+    ``request_timeout`` overrides aiogram's 60 s per Bot API request (tests of slow answers).
+    """
     api = TelegramAPIServer.from_base(settings.bot_api_base)
+    session = BotApiSession(api=api, timeout=request_timeout or DEFAULT_TIMEOUT)
     bot = Bot(
         token or settings.bot_token or "",
-        session=session or AiohttpSession(api=api),
+        session=session,
         default=DefaultBotProperties(
             parse_mode="HTML", protect_content=True, link_preview_is_disabled=True
         ),

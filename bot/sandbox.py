@@ -38,7 +38,7 @@ async def run_sandbox(
             )
         else:
             out.write(f"Reports are sealed into {local.vault_path}.\n")
-        app = build_app(local, session=emu.session(), desk=desk)
+        app = build_app(local, desk=desk)
         polling = asyncio.create_task(app.run(handle_signals=False, polling_timeout=5))
         try:
             await emu.settle(timeout=10)

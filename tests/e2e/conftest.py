@@ -91,7 +91,7 @@ async def running_bot(
             base,
             token=emu.token,
             clock=clock,
-            session=emu.session(timeout=request_timeout) if request_timeout else emu.session(),
+            request_timeout=request_timeout,
             sweep_every=3600,
             desk=desk,
             **build,
