@@ -15,19 +15,50 @@ Calls that upload files, and answers that are errors, take aiogram's own path un
 
 from __future__ import annotations
 
+import datetime
+import json
+from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods.base import Response
+from aiogram.types import TelegramObject
 from aiohttp import ClientError, ClientTimeout
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods.base import TelegramMethod, TelegramType
-    from aiogram.types import InputFile
 
-_JSON = {"Content-Type": "application/json"}
+_JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+class _NeedsForm(Exception):
+    """A value JSON cannot carry the way aiogram's form would (a file to upload)."""
+
+
+def _plain(bot: Bot) -> Callable[[object], object]:
+    """json's hook for values it cannot write itself, converted as aiogram's form converts them."""
+
+    def convert(value: object) -> object:
+        if isinstance(value, Default):
+            value = bot.default[value.name]
+            if value is None:  # aiogram's form leaves such a field out; JSON would say null
+                raise _NeedsForm
+            return value
+        if isinstance(value, TelegramObject):
+            return value.model_dump(warnings=False, exclude_none=True)
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, datetime.datetime):
+            return round(value.timestamp())
+        if isinstance(value, datetime.timedelta):
+            return round((datetime.datetime.now() + value).timestamp())  # as aiogram does
+        raise _NeedsForm  # an InputFile, or anything aiogram's own path should judge
+
+    return convert
 
 
 class BotApiSession(AiohttpSession):
@@ -44,24 +75,23 @@ class BotApiSession(AiohttpSession):
             found = self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
         return found
 
-    def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> str | None:
-        """The call as a JSON object, or None when it uploads a file (aiogram's form then).
+    def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
+        """The call as one JSON document, or None where aiogram's form must carry it (a file).
 
-        Fields are prepared exactly as aiogram prepares form fields (defaults resolved, enums and
-        dates converted, empty ones left out), only not encoded twice.
+        The same fields as aiogram's form: defaults resolved, nested objects without their unset
+        fields, top-level fields that are None or "" left out.
         """
-        files: dict[str, InputFile] = {}
         body: dict[str, Any] = {}
-        # exclude_none: the unset optional fields of every nested object (a dozen per keyboard
-        # button), which prepare_value would otherwise walk only to drop.
+        # exclude_none: the unset fields of every nested object (a dozen per keyboard button).
         for key, value in method.model_dump(warnings=False, exclude_none=True).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            # aiogram's form leaves out None and "" (every other value is a non-empty string).
-            if prepared is not None and prepared != "":
-                body[key] = prepared
-        if files:
+            if isinstance(value, Default):
+                value = bot.default[value.name]
+            if value is not None and value != "":
+                body[key] = value
+        try:
+            return json.dumps(body, ensure_ascii=False, default=_plain(bot)).encode()
+        except _NeedsForm:
             return None
-        return self.json_dumps(body)
 
     async def make_request(
         self,
