@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversation import Conversation
+from bot.handlers import filters
 from bot.render import Tap, notice_text
 from bot.reports import ReportDesk
 from bot.sessions import Session
@@ -113,9 +114,9 @@ def router() -> Router:
     r = Router(name="flow")
     r.message.register(start, CommandStart(ignore_case=True))
     r.message.register(known_command, Command("menu", "language", "back", ignore_case=True))
-    r.message.register(other_command, F.text.startswith("/"))
+    r.message.register(other_command, filters.command_like)
     r.callback_query.register(press, Tap.filter())
     r.callback_query.register(forged)
-    r.message.register(text, F.text)
+    r.message.register(text, filters.has_text)
     r.message.register(anything_else)
     return r

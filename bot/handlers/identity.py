@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 
 from bot.conversation import Conversation
+from bot.handlers import filters
 from bot.sessions import Session
 from flows.catalog import N_
 from flows.engine import Notice
@@ -30,5 +31,5 @@ async def refuse_identifying(
 def router() -> Router:
     """A fresh router (routers attach to one dispatcher only)."""
     r = Router(name="identity")
-    r.message.register(refuse_identifying, F.location | F.venue | F.contact)
+    r.message.register(refuse_identifying, filters.identifying)
     return r

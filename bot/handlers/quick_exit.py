@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversation import Conversation
+from bot.handlers import filters
 from bot.render import QuickExit
 from bot.sessions import Session
-from flows.engine import is_exit_word
 
 
 async def exit_button(
@@ -32,5 +32,5 @@ def router() -> Router:
     """A fresh router (routers attach to one dispatcher only)."""
     r = Router(name="quick_exit")
     r.callback_query.register(exit_button, QuickExit.filter())
-    r.message.register(exit_typed, F.text.func(is_exit_word))
+    r.message.register(exit_typed, filters.exit_word)
     return r
