@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, 
 
 from bot import incidents
 from bot.conversation import Conversation
-from bot.render import QuickExit, notice_text
+from bot.render import EXIT_DATA, notice_text
 from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
 from bot.wipe import BATCH, delete_all
 from flows.catalog import N_
@@ -209,7 +209,7 @@ class SessionBinding(BaseMiddleware):
 
 def _asks_to_exit(event: Update) -> bool:
     if event.callback_query is not None:
-        return event.callback_query.data == QuickExit().pack()
+        return event.callback_query.data == EXIT_DATA
     text = event.message.text if event.message is not None else None
     if not text:
         return False

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from bot.render import QuickExit, Tap
+from bot.render import EXIT_DATA, QuickExit, Tap, tap_data
 from bot.sessions import new_nonce
 
 
 def test_the_widest_callback_data_fits_in_64_bytes() -> None:
     # The checker allows at most 100 buttons, so an index has at most two digits.
-    widest = Tap(n=new_nonce(), i=99).pack()
+    widest = tap_data(new_nonce(), 99)
     assert len(widest.encode()) <= 64
-    assert QuickExit().pack() == "x"
+    assert QuickExit().pack() == EXIT_DATA == "x"
+
+
+def test_a_tap_is_packed_as_aiogram_packs_it_and_reads_back() -> None:
+    for _ in range(500):
+        nonce = new_nonce()
+        for index in (0, 7, 99):
+            data = tap_data(nonce, index)
+            assert data == Tap(n=nonce, i=index).pack()
+            assert Tap.unpack(data) == Tap(n=nonce, i=index)
 
 
 def test_nonces_are_unguessable_and_short() -> None:
