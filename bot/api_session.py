@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import EditMessageText
 from aiogram.methods.base import Response
 from aiogram.types import TelegramObject
 from aiohttp import ClientError, ClientTimeout
@@ -139,3 +140,14 @@ class BotApiSession(AiohttpSession):
         elif self._session is not None and not self._session.closed:
             # Plain HTTP (a local Bot API server, the sandbox's emulator): nothing to wait for.
             await self._session.close()
+
+
+class EditScreen(EditMessageText):
+    """``editMessageText`` for a screen edited in place, its answer not rebuilt as objects.
+
+    Telegram answers an edit with the whole message again, keyboard and all, which aiogram would
+    validate into a dozen pydantic objects (~75 us, on every press) that the bot never reads: it
+    knows which message it edited. Errors are raised exactly as for ``EditMessageText``.
+    """
+
+    __returning__ = dict[str, Any] | bool

@@ -15,6 +15,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
 from bot import incidents
+from bot.api_session import EditScreen
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
 from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
@@ -139,12 +140,12 @@ class Conversation:
         )
         if edit is not None:
             try:
-                await bot.edit_message_text(
+                await bot(EditScreen(
                     chat_id=session.chat_id,
                     message_id=edit,
                     text=rendered.text,
                     reply_markup=rendered.markup,
-                )
+                ))
             except TelegramBadRequest as exc:
                 if "not modified" in exc.message:
                     return

@@ -11,6 +11,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
     AnswerInlineQuery,
@@ -30,7 +31,7 @@ from aiogram.types import (
     InputTextMessageContent,
 )
 
-from bot.api_session import BotApiSession
+from bot.api_session import BotApiSession, EditScreen
 
 KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[
     [InlineKeyboardButton(text="🆘 <b>Мне опасно</b>", callback_data="t:AbC-_9:0")],
@@ -108,3 +109,23 @@ def test_each_response_class_is_built_once() -> None:
     # and built again here (a new class and validator on every call, as profiled).
     assert session.response_type(METHODS[2]) is first
     assert BotApiSession().response_type(METHODS[2]) is first
+
+
+def test_a_screen_edit_sends_what_edit_message_text_sends() -> None:
+    fields = {"chat_id": 42, "message_id": 7, "text": "Сәлем", "reply_markup": KEYBOARD}
+    session, bot = BotApiSession(), _bot()
+    screen = EditScreen(**fields)  # type: ignore[arg-type]
+    assert screen.__api_method__ == "editMessageText"
+    assert session.json_body(bot, screen) == session.json_body(bot, EditMessageText(**fields))
+
+
+def test_a_screen_edit_answer_is_checked_but_not_rebuilt() -> None:
+    session, bot = BotApiSession(), _bot()
+    screen = EditScreen(chat_id=42, message_id=7, text="x")
+    edited = {"message_id": 7, "date": 1, "chat": {"id": 42, "type": "private"}, "text": "x"}
+    answer = session.check_response(bot, screen, 200, json.dumps({"ok": True, "result": edited}))
+    assert answer.result == edited
+    with pytest.raises(TelegramBadRequest, match="not modified"):
+        session.check_response(bot, screen, 400, json.dumps({
+            "ok": False, "error_code": 400,
+            "description": "Bad Request: message is not modified"}))
