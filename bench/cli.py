@@ -36,7 +36,7 @@ TOKEN = "700000001:BENCHMARK_token_not_a_secret"  # noqa: S105 - the emulator's 
 class Plan:
     """How much of everything one run does."""
 
-    startups: int = 3
+    startups: int = 5
     saturate_users: int = 200
     saturate_warmup: float = 3.0
     saturate_seconds: float = 15.0
