@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
+from unittest import mock
 
 import pytest
 
 from bot.config import Settings
+from bot.conversation import WIPE_WORKERS
 from bot.emulator.client import SimUser
 from bot.render import QuickExit
 from tests.e2e.conftest import Harness, bot_texts
@@ -119,6 +123,32 @@ async def test_idle_conversations_are_wiped(harness: Harness) -> None:
     assert quiet.visible == []
     assert len(active.visible) >= 3
     assert harness.app.sessions.get(quiet.chat.id) is None
+
+
+async def test_a_sweep_wipes_many_conversations_a_few_at_a_time(harness: Harness) -> None:
+    users = [await converse(harness) for _ in range(WIPE_WORKERS * 2 + 5)]
+    in_flight, most, tasks = 0, 0, 0
+    deleting = harness.app.bot.delete_messages
+
+    async def counted(**kwargs: Any) -> bool:
+        nonlocal in_flight, most, tasks
+        in_flight += 1
+        most = max(most, in_flight)
+        wiping = [t for t in asyncio.all_tasks() if "_wipe_many" in t.get_coro().__qualname__]
+        tasks = max(tasks, len(wiping))
+        try:
+            return await deleting(**kwargs)
+        finally:
+            in_flight -= 1
+
+    harness.clock.advance(16 * 60)
+    with mock.patch.object(harness.app.bot, "delete_messages", counted):
+        assert await harness.app.sweep() == len(users)
+    await harness.settle()
+    assert all(user.visible == [] for user in users)
+    assert most == WIPE_WORKERS  # all workers busy
+    assert tasks == WIPE_WORKERS  # never a task per conversation
+    assert len(harness.app.sessions) == 0
 
 
 async def test_graceful_shutdown_wipes_every_live_conversation(make_harness: Factory) -> None:
