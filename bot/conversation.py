@@ -19,7 +19,7 @@ from bot.api_session import EditScreen
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
 from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
-from bot.wipe import delete_all, maybe_delivered
+from bot.wipe import delete_all, forget_updates, maybe_delivered
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Media, Notice, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
@@ -203,6 +203,7 @@ class Conversation:
         session.attachments.clear()
         session.state = replace(session.state, answers={})
         session.live_message_id = None
+        forget_updates()
         try:
             await delete_all(bot, session.chat_id, ids)
         except Exception as exc:  # a wipe must finish quietly whatever happens

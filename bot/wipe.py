@@ -16,6 +16,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import Update
 
 from bot import incidents
 
@@ -34,6 +35,18 @@ LOST_SPAN = 3
 def maybe_delivered(after: Sequence[int], span: int = LOST_SPAN) -> list[int]:
     """The ids a send that failed after id ``a`` may have used, for each ``a`` in ``after``."""
     return [a + k for a in after for k in range(1, span + 1)]
+
+
+def forget_updates() -> None:
+    """Drop the updates aiogram keeps in memory after handling them.
+
+    ``Update.event_type`` is memoised in an ``lru_cache`` keyed by the update itself, so the last
+    128 updates (her words, her name, her ids) stayed in the process however long ago she left.
+    """
+    prop = vars(Update).get("event_type")
+    cache_clear = getattr(getattr(prop, "fget", None), "cache_clear", None)
+    if cache_clear is not None:
+        cache_clear()
 
 
 def batches(ids: Sequence[int], size: int = BATCH) -> list[list[int]]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from unittest import mock
 
 import pytest
+from aiogram.types import Update
 
 from bot.config import Settings
 from bot.conversation import WIPE_WORKERS
@@ -173,3 +175,23 @@ async def test_menu_commands_work_in_any_case(harness: Harness) -> None:
     await user.command("/MENU")
     await harness.settle()
     assert bot_texts(user)[-1].startswith("Hello 🌿")
+
+
+async def test_none_of_her_updates_outlive_the_exit_in_memory(harness: Harness) -> None:
+    user = await converse(harness)
+    await exit_by("button", user, "en")
+    await harness.settle()
+    # The polling loop holds the batch it handled last until the next one comes.
+    await harness.user(first_name="Next").command("/start")
+    await harness.settle()
+    gc.collect()
+    # aiogram memoises each update's type in a cache that holds the last 128 updates.
+    left = [o for o in gc.get_objects() if isinstance(o, Update) and _sender(o) == user.id]
+    assert left == []
+
+
+def _sender(update: Update) -> int | None:
+    for event in (update.message, update.callback_query):
+        if event is not None and event.from_user is not None:
+            return event.from_user.id
+    return None
