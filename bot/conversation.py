@@ -199,8 +199,8 @@ class Conversation:
         """Delete every recorded message and drop the draft. Never raises."""
         ids = [*session.message_ids, *maybe_delivered(session.lost_after)]
         session.message_ids.clear()
-        session.lost_after.clear()
-        session.attachments.clear()
+        session.lost_after = ()
+        session.drop_attachments()
         session.state = replace(session.state, answers={})
         session.live_message_id = None
         forget_updates()
@@ -227,7 +227,7 @@ class Conversation:
         async def worker() -> None:
             nonlocal wiped
             for session in queue:
-                async with session.lock:
+                async with session.turn():
                     # She may have come back while this waited its turn: then it is not idle.
                     if only_if_idle and not self.sessions.is_idle(session):
                         continue
@@ -266,7 +266,7 @@ class Conversation:
             await self.show(bot, session, Notice(SUBMIT_FAILED), edit=pressed_message_id)
             return
         session.state = submitted(session.state, effect)
-        session.attachments.clear()
+        session.drop_attachments()
         await self.show(bot, session, edit=pressed_message_id)
 
 
@@ -275,12 +275,12 @@ def _drop_unused_attachments(session: Session) -> None:
     by the question's limits."""
     if not session.attachments:
         return
-    used = {
-        token
-        for answers in session.state.answers.values()
-        for value in answers.values()
-        if isinstance(value, tuple)
-        for token in value
-    }
-    for token in [t for t in session.attachments if t not in used]:
-        del session.attachments[token]
+    session.keep_attachments(
+        {
+            token
+            for answers in session.state.answers.values()
+            for value in answers.values()
+            if isinstance(value, tuple)
+            for token in value
+        }
+    )

@@ -36,6 +36,7 @@ FLOOD = N_("common.flood")
 MAX_RECORDED = 2000
 # Sends without an answer remembered per conversation (each adds a few ids to its wipe).
 MAX_LOST = 50
+_LANGUAGE = {code: code for code in LANGUAGES}
 
 
 class PrivateChatsOnly(BaseMiddleware):
@@ -99,7 +100,8 @@ class SessionBinding(BaseMiddleware):
         session = self._session(bot, chat.id, event)
         if session.preselect is None and user.language_code:
             code = user.language_code.split("-")[0].lower()
-            session.preselect = code if code in LANGUAGES else None
+            # The shared constant, not her copy of it: one string less per session.
+            session.preselect = _LANGUAGE.get(code)
         # The quick exit is never held back, not even in a flood, not even by her own lock.
         if _asks_to_exit(event):
             data["session"] = session
@@ -111,7 +113,7 @@ class SessionBinding(BaseMiddleware):
         self._quiet.clear()
         try:
             while True:
-                async with session.lock:
+                async with session.turn():
                     if not session.closed:
                         return await self._run(handler, event, data, session, bot)
                 # Wiped while she waited (exit, idle): carry on in a fresh conversation.
@@ -243,7 +245,7 @@ class RecordSentMessages(BaseRequestMiddleware):
                 chat_id = getattr(method, "chat_id", None)
                 session = self._session_of(chat_id) if isinstance(chat_id, int) else None
                 if session is not None and len(session.lost_after) < MAX_LOST:
-                    session.lost_after.append(max(session.message_ids, default=0))
+                    session.lost_after += (max(session.message_ids, default=0),)
             raise
         # Only new messages: an edit returns the same message again.
         if not isinstance(result, Message) or not method.__api_method__.startswith("send"):

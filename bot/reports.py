@@ -147,8 +147,8 @@ class ReportDesk:
         if len(data) > self.max_attachment_bytes:
             return Notice(TOO_BIG, mb)
         token = secrets.token_hex(4)
-        session.attachments[token] = Attachment(
-            kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
+        session.attach(
+            token, Attachment(kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data)
         )
         return token
 

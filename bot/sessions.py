@@ -1,7 +1,11 @@
 """Live conversations, in memory only, with a time to live and a hard cap.
 
 aiogram's MemoryStorage and SimpleEventIsolation never forget a chat, so this store replaces both:
-each session carries its own lock, and the lock goes when the session goes.
+each session takes its own updates in turn (:meth:`Session.turn`), and that goes with the session.
+
+Thousands of sessions sit idle at once, and whatever each one allocates stays with the process
+after they expire (docs/performance.md): so what most sessions never use (a lock while nothing
+runs, a dict of attachments, a list of lost sends) is created only when needed.
 """
 
 from __future__ import annotations
@@ -10,14 +14,18 @@ import asyncio
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from flows.engine import State
 from storage import Attachment
 
 Clock = Callable[[], float]
+
+_NO_ATTACHMENTS: Mapping[str, Attachment] = MappingProxyType({})
 
 
 def new_nonce() -> str:
@@ -37,8 +45,8 @@ class Session:
     # Every message of the conversation, both sides, in the order seen: what the wipe deletes.
     message_ids: list[int] = field(default_factory=list)
     # The last known id before each send that failed without an answer: it may have been
-    # delivered all the same (see bot.wipe.maybe_delivered).
-    lost_after: list[int] = field(default_factory=list)
+    # delivered all the same (see bot.wipe.maybe_delivered). Rare, and bounded: a tuple.
+    lost_after: tuple[int, ...] = ()
     # The message showing the current screen, edited in place where that reads naturally.
     live_message_id: int | None = None
     nonce: str = field(default_factory=new_nonce)
@@ -48,12 +56,56 @@ class Session:
     # a plain list (an empty deque costs ten times more, in every one of thousands of sessions).
     recent: list[float] = field(default_factory=list)
     flood_warned: bool = False
-    # Evidence of a report draft by handle: sealed on submit, dropped on exit. Memory only.
-    attachments: dict[str, Attachment] = field(default_factory=dict)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Dropped from the store (exit, idle, eviction, shutdown): nothing may be added to it but
     # messages to delete.
     closed: bool = False
+    # See :attr:`attachments`; ``None`` until her draft holds a file.
+    _attachments: dict[str, Attachment] | None = field(default=None, init=False, repr=False)
+    # See :meth:`turn`: the lock exists only while one of her updates runs or waits.
+    _lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
+    _turns: int = field(default=0, init=False, repr=False)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold this chat's turn: her updates run one at a time, in the order they came.
+
+        The lock is made for the first update that needs it and dropped when the last one that
+        held or awaited it leaves, so an idle session keeps none.
+        """
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        lock = self._lock
+        self._turns += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._turns -= 1
+            if self._turns == 0:
+                self._lock = None
+
+    @property
+    def attachments(self) -> Mapping[str, Attachment]:
+        """Evidence of her report draft by handle: sealed on submit, dropped on exit. In memory."""
+        return self._attachments if self._attachments is not None else _NO_ATTACHMENTS
+
+    def attach(self, token: str, attachment: Attachment) -> None:
+        """Hold a file of her draft under ``token``."""
+        if self._attachments is None:
+            self._attachments = {}
+        self._attachments[token] = attachment
+
+    def keep_attachments(self, tokens: Collection[str]) -> None:
+        """Forget every file of the draft but those under ``tokens``."""
+        if self._attachments:
+            for token in [t for t in self._attachments if t not in tokens]:
+                del self._attachments[token]
+        if not self._attachments:
+            self._attachments = None
+
+    def drop_attachments(self) -> None:
+        """Forget every file of the draft."""
+        self.keep_attachments(())
 
     def record(self, message_id: int) -> None:
         """Remember a message of this conversation so the wipe can delete it."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.sessions import SessionStore
+import asyncio
+
+from bot.sessions import Session, SessionStore
+from storage import Attachment
 
 
 class Clock:
@@ -52,14 +55,78 @@ def test_a_flood_of_new_chats_never_grows_past_the_cap() -> None:
     assert len(store) == 100 and evicted == 9_900
 
 
-def test_drop_forgets_only_the_current_session_and_its_lock() -> None:
+async def test_drop_forgets_only_the_current_session_and_its_lock() -> None:
     store = SessionStore(ttl=60, cap=10, clock=Clock())
     old, _ = store.touch(1)
     store.drop(old)
     new, _ = store.touch(1)
-    assert new is not old and new.lock is not old.lock
+    assert new is not old
+    async with old.turn():
+        # The old session's turn does not hold up the new one.
+        await asyncio.wait_for(_take_turn(new), 1)
     store.drop(old)  # a stale handle must not drop the new session
     assert store.get(1) is new
+
+
+async def _take_turn(session: Session) -> None:
+    async with session.turn():
+        pass
+
+
+async def test_turns_run_one_at_a_time_in_order_and_leave_no_lock_behind() -> None:
+    session, _ = SessionStore(ttl=60, cap=10, clock=Clock()).touch(1)
+    running: list[int] = []
+    log: list[str] = []
+
+    async def update(n: int) -> None:
+        async with session.turn():
+            running.append(n)
+            log.append(f"start {n} with {len(running)} running")
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            log.append(f"end {n}")
+            running.remove(n)
+
+    await asyncio.gather(*(update(n) for n in range(3)))
+    assert log == [line for n in range(3) for line in (f"start {n} with 1 running", f"end {n}")]
+    assert session._lock is None and session._turns == 0
+    # The next update makes a fresh lock, and still waits for one that runs.
+    async with session.turn():
+        waiting = asyncio.ensure_future(_take_turn(session))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+    await asyncio.wait_for(waiting, 1)
+    assert session._lock is None
+
+
+async def test_a_turn_left_by_an_error_or_a_cancellation_is_given_back() -> None:
+    session, _ = SessionStore(ttl=60, cap=10, clock=Clock()).touch(1)
+    try:
+        async with session.turn():
+            raise RuntimeError("handler failed")
+    except RuntimeError:
+        pass
+    async with session.turn():
+        waiting = asyncio.ensure_future(_take_turn(session))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        await asyncio.sleep(0)
+    assert waiting.cancelled()
+    assert session._lock is None and session._turns == 0
+    await asyncio.wait_for(_take_turn(session), 1)
+
+
+def test_attachments_are_held_only_while_the_draft_has_files() -> None:
+    session, _ = SessionStore(ttl=60, cap=10, clock=Clock()).touch(1)
+    assert session.attachments == {} and session._attachments is None
+    photo = Attachment(kind="photo", mime="image/jpeg", name="photo.jpg", data=b"one")
+    note = Attachment(kind="document", mime="text/plain", name="a.txt", data=b"two")
+    session.attach("a", photo)
+    session.attach("b", note)
+    session.keep_attachments({"b", "gone"})
+    assert dict(session.attachments) == {"b": note}
+    session.drop_attachments()
+    assert session.attachments == {} and session._attachments is None
 
 
 def test_recorded_ids_are_kept_in_order() -> None:
@@ -68,3 +135,4 @@ def test_recorded_ids_are_kept_in_order() -> None:
         session.record(i)
     session.forget_message(6)
     assert session.message_ids == [5, 7]
+

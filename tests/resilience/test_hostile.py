@@ -143,7 +143,7 @@ async def place(arena: Arena, state: State) -> SimUser:
     user.chat.user_wrote = True  # as if she had written before
     session, _ = r.app.sessions.touch(user.id)
     session.state = state
-    async with session.lock:
+    async with session.turn():
         await r.app.conversation.show(r.app.bot, session)
     return user
 
