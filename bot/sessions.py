@@ -123,6 +123,12 @@ CURRENT: ContextVar[Session | None] = ContextVar("current_session", default=None
 UNRECORDED: ContextVar[bool] = ContextVar("unrecorded", default=False)
 
 
+# A dict never shrinks its table as entries go: with 50,000 sessions gone, the empty store would
+# still hold 3.5 MiB. Once it is down to this fraction of its largest size, it is copied afresh.
+COMPACT_BELOW = 0.25
+COMPACT_FROM = 1024  # entries: below this, the table is too small to matter
+
+
 class SessionStore:
     """Sessions by chat id, least recently seen first."""
 
@@ -131,6 +137,8 @@ class SessionStore:
         self.cap = cap
         self.clock = clock
         self._sessions: OrderedDict[int, Session] = OrderedDict()
+        # The most sessions held since the table was last sized (see COMPACT_BELOW).
+        self._high = 0
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -156,6 +164,7 @@ class SessionStore:
             evicted.append(oldest)
         session = Session(chat_id=chat_id, last_seen=now)
         self._sessions[chat_id] = session
+        self._high = max(self._high, len(self._sessions))
         return session, evicted
 
     def drop(self, session: Session) -> None:
@@ -163,6 +172,9 @@ class SessionStore:
         session.closed = True
         if self._sessions.get(session.chat_id) is session:
             del self._sessions[session.chat_id]
+            if self._high >= COMPACT_FROM and len(self._sessions) < self._high * COMPACT_BELOW:
+                self._sessions = OrderedDict(self._sessions)  # same order, a table to fit
+                self._high = len(self._sessions)
 
     def is_idle(self, session: Session) -> bool:
         """Whether ``session`` is still current and quiet for longer than the time to live."""

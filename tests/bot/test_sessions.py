@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from bot.sessions import Session, SessionStore
 from storage import Attachment
@@ -136,3 +137,21 @@ def test_recorded_ids_are_kept_in_order() -> None:
     session.forget_message(6)
     assert session.message_ids == [5, 7]
 
+
+def test_the_store_gives_back_its_table_once_most_sessions_are_gone() -> None:
+    clock = Clock()
+    store = SessionStore(ttl=60, cap=100_000, clock=clock)
+    for chat in range(20_000):
+        store.touch(chat)
+    full = sys.getsizeof(store._sessions)
+    clock.now = 30
+    for chat in range(20_000, 20_010):
+        store.touch(chat)  # still fresh when the others expire
+    clock.now = 61
+    for session in store.idle():
+        store.drop(session)
+    assert len(store) == 10
+    assert sys.getsizeof(store._sessions) < full / 100
+    # Order and lookups survive the copy.
+    assert [s.chat_id for s in store] == list(range(20_000, 20_010))
+    assert store.get(20_005) is not None and store.get(5) is None
