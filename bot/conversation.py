@@ -215,28 +215,34 @@ class Conversation:
 
     async def wipe_everyone(self, bot: Bot) -> int:
         """Wipe every live conversation (graceful shutdown)."""
-        return await self._wipe_many(bot, list(self.sessions), only_if_idle=False)
+        return await self._wipe_many(bot, self.sessions.chat_ids(), only_if_idle=False)
 
-    async def _wipe_many(self, bot: Bot, sessions: list[Session], *, only_if_idle: bool) -> int:
-        # A fixed number of workers take the sessions in turn. One task per session would put
-        # tens of thousands of coroutines in memory at once when many expire together, and the
-        # process would keep that memory after the sweep (docs/performance.md).
-        queue = iter(sessions)
+    async def _wipe_many(self, bot: Bot, chat_ids: list[int], *, only_if_idle: bool) -> int:
+        # A fixed number of workers take the chats in turn, each unpacking one session at a
+        # time. A task per session would put tens of thousands of coroutines in memory at once
+        # when many expire together, and the process would keep that memory (docs/performance.md).
+        queue = iter(chat_ids)
         wiped = 0
 
         async def worker() -> None:
             nonlocal wiped
-            for session in queue:
-                async with session.turn():
-                    # She may have come back while this waited its turn: then it is not idle.
-                    if only_if_idle and not self.sessions.is_idle(session):
-                        continue
-                    self.sessions.drop(session)
-                    await self.wipe(bot, session)
+            for chat_id in queue:
+                session = self.sessions.get(chat_id)
+                if session is not None and await self._wipe_one(bot, session, only_if_idle):
                     wiped += 1
 
-        await asyncio.gather(*(worker() for _ in range(min(WIPE_WORKERS, len(sessions)))))
+        await asyncio.gather(*(worker() for _ in range(min(WIPE_WORKERS, len(chat_ids)))))
         return wiped
+
+    async def _wipe_one(self, bot: Bot, session: Session, only_if_idle: bool) -> bool:
+        async with session.turn():
+            # She may have come back while this waited its turn: then it is not idle.
+            if not only_if_idle or self.sessions.is_idle(session):
+                self.sessions.drop(session)
+                await self.wipe(bot, session)
+                return True
+        self.sessions.park(session)
+        return False
 
     async def _replace_live(
         self, bot: Bot, session: Session, message_id: int, dispose: Sequence[int]

@@ -105,9 +105,12 @@ class SessionBinding(BaseMiddleware):
         # The quick exit is never held back, not even in a flood, not even by her own lock.
         if _asks_to_exit(event):
             data["session"] = session
-            return await handler(event, data)
+            with session.held():  # the exit may await before it drops the session
+                return await handler(event, data)
         if self._flooded(session):
-            await self._flood_answer(bot, session, event)
+            with session.held():
+                await self._flood_answer(bot, session, event)
+            self.sessions.park(session)
             return None
         self._in_flight += 1
         self._quiet.clear()
@@ -119,6 +122,8 @@ class SessionBinding(BaseMiddleware):
                 # Wiped while she waited (exit, idle): carry on in a fresh conversation.
                 session = self._session(bot, chat.id, event)
         finally:
+            # Unless another of her updates runs or waits: that one parks it when done.
+            self.sessions.park(session)
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._quiet.set()

@@ -3,21 +3,26 @@
 aiogram's MemoryStorage and SimpleEventIsolation never forget a chat, so this store replaces both:
 each session takes its own updates in turn (:meth:`Session.turn`), and that goes with the session.
 
-Thousands of sessions sit idle at once, and whatever each one allocates stays with the process
-after they expire (docs/performance.md): so what most sessions never use (a lock while nothing
-runs, a dict of attachments, a list of lost sends) is created only when needed.
+Thousands of sessions sit idle at once, and the memory their objects took stays with the process
+after they expire: Python's allocator gives back a megabyte only once nothing at all lives in it,
+and whatever the bot allocates meanwhile lands among the sessions (docs/performance.md). So a
+session at rest is *parked*: packed into one short string of bytes (:meth:`Session.pack`), and
+made a :class:`Session` again when her next update comes. A live session creates what most never
+use (a lock while nothing runs, a dict of attachments) only when needed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import marshal
 import secrets
+import struct
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from flows.engine import State
@@ -26,6 +31,8 @@ from storage import Attachment
 Clock = Callable[[], float]
 
 _NO_ATTACHMENTS: Mapping[str, Attachment] = MappingProxyType({})
+# A parked session starts with its last_seen, so the idle sweep reads it without unpacking.
+_LAST_SEEN = struct.Struct("<d")
 
 
 def new_nonce() -> str:
@@ -64,6 +71,71 @@ class Session:
     # See :meth:`turn`: the lock exists only while one of her updates runs or waits.
     _lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
     _turns: int = field(default=0, init=False, repr=False)
+    # Updates working with this session outside a turn (the quick exit, a flood answer): while
+    # any does, it is not parked, so what they change is not left behind in a stale copy.
+    _holders: int = field(default=0, init=False, repr=False)
+
+    def pack(self) -> bytes:
+        """Everything a session at rest holds, as one short string of bytes.
+
+        One object instead of a dozen: a crowd of idle sessions then fills a few of the
+        allocator's arenas, not dozens that a handful of other objects keep alive after the sweep.
+        Only for a session :attr:`at_rest` (no lock, no files, not closed).
+        """
+        state = self.state
+        fields = (
+            state.locale,
+            state.screen,
+            {flow: dict(given) for flow, given in state.answers.items()},
+            state.return_to,
+            self.preselect,
+            self.message_ids,
+            self.lost_after,
+            self.live_message_id,
+            self.nonce,
+            self.previous_nonce,
+            self.recent,
+            self.flood_warned,
+        )
+        return _LAST_SEEN.pack(self.last_seen) + marshal.dumps(fields)
+
+    @classmethod
+    def unpack(cls, chat_id: int, packed: bytes) -> Session:
+        """The session :meth:`pack` made ``packed`` from."""
+        # Only ever bytes this process packed itself: they are never read from anywhere else.
+        fields = marshal.loads(memoryview(packed)[_LAST_SEEN.size :])  # noqa: S302
+        (locale, screen, answers, return_to, preselect, message_ids, lost_after, live_message_id,
+         nonce, previous_nonce, recent, flood_warned) = fields
+        state = State(locale=locale, screen=screen, return_to=return_to)
+        if answers:
+            state = replace(state, answers=MappingProxyType(answers))
+        return cls(
+            chat_id=chat_id,
+            last_seen=_LAST_SEEN.unpack_from(packed)[0],
+            state=state,
+            preselect=preselect,
+            message_ids=message_ids,
+            lost_after=lost_after,
+            live_message_id=live_message_id,
+            nonce=nonce,
+            previous_nonce=previous_nonce,
+            recent=recent,
+            flood_warned=flood_warned,
+        )
+
+    @property
+    def at_rest(self) -> bool:
+        """Whether nothing runs for her and nothing but :meth:`pack`'s fields is held."""
+        return not (self._turns or self._holders or self.closed or self._attachments)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep this session from being parked while an update works with it outside a turn."""
+        self._holders += 1
+        try:
+            yield
+        finally:
+            self._holders -= 1
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -130,42 +202,58 @@ COMPACT_FROM = 1024  # entries: below this, the table is too small to matter
 
 
 class SessionStore:
-    """Sessions by chat id, least recently seen first."""
+    """Sessions by chat id, least recently seen first; those at rest parked (see :meth:`park`)."""
 
     def __init__(self, *, ttl: float, cap: int, clock: Clock = time.monotonic) -> None:
         self.ttl = ttl
         self.cap = cap
         self.clock = clock
-        self._sessions: OrderedDict[int, Session] = OrderedDict()
+        self._sessions: OrderedDict[int, Session | bytes] = OrderedDict()
         # The most sessions held since the table was last sized (see COMPACT_BELOW).
         self._high = 0
 
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def __iter__(self) -> Iterator[Session]:
-        return iter(list(self._sessions.values()))
+    def chat_ids(self) -> list[int]:
+        """Every chat with a live conversation, least recently seen first."""
+        return list(self._sessions)
 
     def get(self, chat_id: int) -> Session | None:
-        return self._sessions.get(chat_id)
+        """The chat's session (unparked if it was parked), or ``None``."""
+        found = self._sessions.get(chat_id)
+        if isinstance(found, bytes):
+            found = self._sessions[chat_id] = Session.unpack(chat_id, found)
+        return found
 
     def touch(self, chat_id: int) -> tuple[Session, list[Session]]:
         """The chat's session (created if new), marked as seen; and any evicted to fit the cap."""
         now = self.clock()
-        session = self._sessions.get(chat_id)
+        session = self.get(chat_id)
         if session is not None:
             session.last_seen = now
             self._sessions.move_to_end(chat_id)
             return session, []
         evicted: list[Session] = []
         while len(self._sessions) >= self.cap:
-            _, oldest = self._sessions.popitem(last=False)
+            oldest_id, oldest = self._sessions.popitem(last=False)
+            if isinstance(oldest, bytes):
+                oldest = Session.unpack(oldest_id, oldest)
             oldest.closed = True
             evicted.append(oldest)
         session = Session(chat_id=chat_id, last_seen=now)
         self._sessions[chat_id] = session
         self._high = max(self._high, len(self._sessions))
         return session, evicted
+
+    def park(self, session: Session) -> None:
+        """Pack ``session`` while she is quiet, if it is at rest and still the chat's current one.
+
+        Call it once an update is done with the session. A :class:`Session` object handed out
+        before must not be changed after this: :meth:`get` makes a new one from the packed bytes.
+        """
+        if session.at_rest and self._sessions.get(session.chat_id) is session:
+            self._sessions[session.chat_id] = session.pack()
 
     def drop(self, session: Session) -> None:
         """Forget ``session`` (if it is still the chat's current one) and mark it closed."""
@@ -181,12 +269,22 @@ class SessionStore:
         current = self._sessions.get(session.chat_id) is session
         return current and session.last_seen <= self.clock() - self.ttl
 
-    def idle(self) -> list[Session]:
-        """Sessions quiet for longer than the time to live, oldest first."""
+    def idle(self) -> list[int]:
+        """Chats quiet for longer than the time to live, least recently seen first.
+
+        Chat ids, not sessions: a sweep unpacks one session at a time, not thousands at once.
+        """
         deadline = self.clock() - self.ttl
-        out: list[Session] = []
-        for session in self._sessions.values():
-            if session.last_seen > deadline:
+        out: list[int] = []
+        for chat_id, session in self._sessions.items():
+            if _last_seen(session) > deadline:
                 break  # ordered by last_seen: the rest are newer
-            out.append(session)
+            out.append(chat_id)
         return out
+
+
+def _last_seen(session: Session | bytes) -> float:
+    if isinstance(session, bytes):
+        seen: float = _LAST_SEEN.unpack_from(session)[0]
+        return seen
+    return session.last_seen

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import fields
+from types import MappingProxyType
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.sessions import Session, SessionStore
+from flows.engine import State
 from storage import Attachment
 
 
@@ -34,7 +40,7 @@ def test_idle_returns_only_sessions_past_their_time_to_live_oldest_first() -> No
         clock.now += 20
     # now = 60: chat 1 seen at 0, 2 at 20, 3 at 40
     clock.now = 81
-    assert [s.chat_id for s in store.idle()] == [1, 2]
+    assert store.idle() == [1, 2]
 
 
 def test_the_cap_evicts_the_least_recently_seen() -> None:
@@ -148,10 +154,131 @@ def test_the_store_gives_back_its_table_once_most_sessions_are_gone() -> None:
     for chat in range(20_000, 20_010):
         store.touch(chat)  # still fresh when the others expire
     clock.now = 61
-    for session in store.idle():
-        store.drop(session)
+    for chat in store.idle():
+        store.drop(store.get(chat))
     assert len(store) == 10
     assert sys.getsizeof(store._sessions) < full / 100
     # Order and lookups survive the copy.
-    assert [s.chat_id for s in store] == list(range(20_000, 20_010))
+    assert store.chat_ids() == list(range(20_000, 20_010))
     assert store.get(20_005) is not None and store.get(5) is None
+
+
+# Parking: a quiet session is held as one packed string of bytes --------------------------------
+
+# Fields a parked session does not carry: the key it is stored under, and what a session must be
+# without (see Session.at_rest) before it may be parked at all.
+NOT_PACKED = {"chat_id", "closed", "_attachments", "_lock", "_turns", "_holders"}
+
+texts = st.text(max_size=300) | st.sampled_from(
+    ["", "\ud800 lone surrogate", "\u202eright-to-left\u202c", "a\x00b", "👩‍👧‍👦" * 50, "x" * 4096]
+)
+
+
+def _busy_session(text: str = "Her words, her street") -> Session:
+    """A session with every packed field away from its default."""
+    return Session(
+        chat_id=-(2**40),
+        last_seen=1234.5678,
+        state=State(
+            locale="kk",
+            screen="report.what",
+            answers=MappingProxyType(
+                {"report": {"what": text, "when": ("a", "b")}, "help": {"region": "almaty"}}
+            ),
+            return_to="report.review",
+        ),
+        preselect="ru",
+        message_ids=[5, 6, 2**40],
+        lost_after=(4, 6),
+        live_message_id=6,
+        nonce="n0nce-AB",
+        previous_nonce="prev-Xy",
+        recent=[1.5, 2.25],
+        flood_warned=True,
+    )
+
+
+def test_packing_keeps_every_field_but_those_a_parked_session_cannot_have() -> None:
+    session = _busy_session()
+    default = Session(chat_id=1, last_seen=0.0)
+    packed_fields = [f.name for f in fields(Session) if f.name not in NOT_PACKED]
+    # Every packed field is set away from its default above, or this test could not see it lost.
+    assert [n for n in packed_fields if getattr(session, n) == getattr(default, n)] == []
+    back = Session.unpack(session.chat_id, session.pack())
+    assert {n: getattr(back, n) for n in packed_fields} == {
+        n: getattr(session, n) for n in packed_fields
+    }
+    assert back.chat_id == session.chat_id and back.at_rest
+    # A fresh session round-trips too: no answers, no nonce shown yet.
+    assert _same(Session.unpack(1, default.pack()), default)
+
+
+def _same(a: Session, b: Session) -> bool:
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(Session))
+
+
+@given(texts)
+@settings(max_examples=200, deadline=None)
+def test_any_text_she_typed_survives_packing(text: str) -> None:
+    session = _busy_session(text)
+    back = Session.unpack(session.chat_id, session.pack())
+    assert back.state.answers["report"]["what"] == text
+
+
+def test_a_parked_session_is_small() -> None:
+    # The point of parking: a quiet conversation is one object of about a hundred bytes.
+    store = SessionStore(ttl=60, cap=10, clock=Clock())
+    session, _ = store.touch(7)
+    session.record(10)
+    session.nonce, session.recent = "abcdefgh", [1.0]
+    store.park(session)
+    parked = store._sessions[7]
+    assert isinstance(parked, bytes) and sys.getsizeof(parked) < 160
+
+
+async def test_only_a_session_at_rest_and_still_current_is_parked() -> None:
+    store = SessionStore(ttl=60, cap=10, clock=Clock())
+    session, _ = store.touch(1)
+
+    def parked() -> bool:
+        return isinstance(store._sessions.get(1), bytes)
+
+    async with session.turn():  # an update runs
+        store.park(session)
+        assert not parked()
+    with session.held():  # the quick exit, or a flood answer, works with it outside a turn
+        store.park(session)
+        assert not parked()
+    session.attach("t", Attachment(kind="photo", mime="image/jpeg", name="p.jpg", data=b"1"))
+    store.park(session)  # files of her draft stay as they are
+    assert not parked()
+    session.drop_attachments()
+    store.park(session)
+    assert parked()
+    again = store.get(1)
+    assert again is not session and again is store.get(1) and _same(again, session)
+    store.park(session)  # a stale handle parks nothing: the store keeps the one it handed out
+    assert store.get(1) is again
+    store.drop(again)
+    store.park(again)  # closed
+    assert store.get(1) is None and len(store) == 0
+
+
+def test_parked_sessions_keep_their_place_expire_and_are_evicted_whole() -> None:
+    clock = Clock()
+    store = SessionStore(ttl=60, cap=3, clock=clock)
+    for chat in (1, 2, 3):
+        session, _ = store.touch(chat)
+        session.record(chat * 100)
+        store.park(session)
+        clock.now += 20
+    # now = 60: chat 1 seen at 0, 2 at 20, 3 at 40; all parked, read without unpacking
+    clock.now = 81
+    assert store.idle() == [1, 2]
+    assert all(isinstance(store._sessions[c], bytes) for c in (1, 2, 3))
+    touched, _ = store.touch(2)  # she is back: unpacked, seen now, newest
+    assert touched.last_seen == 81 and touched.message_ids == [200]
+    assert store.chat_ids() == [1, 3, 2]
+    # Eviction hands over the whole session, messages and all, so the wipe can delete them.
+    _, evicted = store.touch(4)
+    assert [(s.chat_id, s.message_ids, s.closed) for s in evicted] == [(1, [100], True)]

@@ -56,7 +56,7 @@ async def test_a_flood_of_new_chats_never_grows_the_store_past_the_cap() -> None
         # Every conversation the store let go was wiped: nothing of it is left in her chat. (A
         # chat evicted while its update waited is served in a fresh conversation, so the live
         # ones are not simply the newest hundred.)
-        live = {s.chat_id for s in store}
+        live = set(store.chat_ids())
         evicted = [u for u in users if u.id not in live]
         assert len(evicted) == FLOOD - CAP
         # Eviction wipes run in the background and queue in the bot's connection pool, out of the
