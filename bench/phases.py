@@ -147,6 +147,32 @@ async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, us
                                warmup=warmup, seconds=seconds)
     out: dict[str, Any] = dict(_rates(start, end))
     out.update(_latency(probe.samples), users=users, unanswered=probe.unanswered)
+    out["bot_cpu_seconds"] = round(end.bot_cpu - start.bot_cpu, 3)
+    out["own_cpu_seconds"] = round(end.own_cpu - start.own_cpu, 3)
+    out["latency_seconds"] = probe.samples
+    return out
+
+
+def combine_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One saturated figure from several rounds of one bot: rates over the summed windows,
+    latency percentiles over every sample; each round's own rate and CPU kept under ``rounds``."""
+    updates = sum(r["updates"] for r in rounds)
+    wall = sum(r["seconds"] for r in rounds)
+    cpu = sum(r["bot_cpu_seconds"] for r in rounds)
+    own = sum(r["own_cpu_seconds"] for r in rounds)
+    samples = [s for r in rounds for s in r["latency_seconds"]]
+    out: dict[str, Any] = {
+        "updates": float(updates),
+        "seconds": round(wall, 2),
+        "updates_per_second": round(updates / max(wall, 1e-9), 1),
+        "cpu_seconds_per_1000_updates": round(cpu / max(updates, 1) * 1000, 3),
+        "bot_cpu_utilisation": round(cpu / max(wall, 1e-9), 2),
+        "emulator_cpu_utilisation": round(own / max(wall, 1e-9), 2),
+    }
+    out.update(_latency(samples), users=rounds[0]["users"],
+               unanswered=sum(r["unanswered"] for r in rounds))
+    out["rounds"] = [{k: r[k] for k in ("updates_per_second", "cpu_seconds_per_1000_updates")}
+                     for r in rounds]
     return out
 
 
