@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from bot.config import Settings
 from bot.emulator.client import SimUser
+from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import at_menu, rig, texts
+from tests.resilience.flows import SEND, THANKS, draft_report
+from tests.resilience.test_kill import stories
 
 CAP = 100
 FLOOD = 1000
@@ -29,6 +33,34 @@ async def test_sessions_are_evicted_on_time_and_their_chats_wiped() -> None:
         assert await r.app.sweep() == len(late)
         await r.settle()
         assert len(r.app.sessions) == 0 and all(u.visible == [] for u in late)
+        r.assert_clean()
+
+
+async def test_quiet_conversations_are_held_packed_and_lose_nothing(
+    tmp_path: Path, caseworkers: list[Caseworker]
+) -> None:
+    settings = Settings(report_recipients=",".join(c.public for c in caseworkers),
+                        vault_path=tmp_path / "reports.sqlite3")
+    async with rig(settings) as r:
+        browsing = await at_menu(r)
+        drafting = await at_menu(r)
+        # Packed and unpacked again between every one of these steps.
+        story = "He took my passport <b>and</b> my card"
+        await draft_report(drafting, story, r.settle)
+        # What the store holds between updates (private: no public view of it is needed).
+        held = r.app.sessions._sessions
+        assert len(held) == 2 and all(isinstance(v, bytes) for v in held.values())
+        # Her draft came through whole: the report sealed and stored holds her words exactly.
+        await drafting.press(SEND)
+        await r.settle()
+        assert THANKS in texts(drafting)[-1]
+        assert stories(tmp_path / "reports.sqlite3", caseworkers) == [story]
+        # And from a packed conversation, everything still goes in one tap.
+        for user in (browsing, drafting):
+            await user.press("🚪 Exit")
+            await r.settle()
+            assert [m.text for m in user.visible] == ["Have a good day!"]
+        assert len(held) == 0
         r.assert_clean()
 
 
