@@ -226,8 +226,13 @@ def build_app(
     async def on_error(event: ErrorEvent, session: Session | None = None) -> bool:
         incidents.note("update failed", event.exception)
         if session is not None:
+            # Read only: the middleware has parked her session by now. What is sent is recorded
+            # in the store's current one (RecordSentMessages), which is then parked again.
             with contextlib.suppress(TelegramAPIError):
                 await conversation.say(bot, session, Notice(ERROR))
+            current = sessions.get(session.chat_id)
+            if current is not None:
+                sessions.park(current)
         return True
 
     dp.startup.register(on_startup)

@@ -105,12 +105,17 @@ class SessionBinding(BaseMiddleware):
         # The quick exit is never held back, not even in a flood, not even by her own lock.
         if _asks_to_exit(event):
             data["session"] = session
-            with session.held():  # the exit may await before it drops the session
-                return await handler(event, data)
+            try:
+                with session.held():  # the exit may await before it drops the session
+                    return await handler(event, data)
+            finally:
+                self.sessions.park(session)  # only if the exit failed before dropping it
         if self._flooded(session):
-            with session.held():
-                await self._flood_answer(bot, session, event)
-            self.sessions.park(session)
+            try:
+                with session.held():
+                    await self._flood_answer(bot, session, event)
+            finally:
+                self.sessions.park(session)
             return None
         self._in_flight += 1
         self._quiet.clear()
@@ -122,11 +127,11 @@ class SessionBinding(BaseMiddleware):
                 # Wiped while she waited (exit, idle): carry on in a fresh conversation.
                 session = self._session(bot, chat.id, event)
         finally:
-            # Unless another of her updates runs or waits: that one parks it when done.
-            self.sessions.park(session)
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._quiet.set()
+            # Unless another of her updates runs or waits: that one parks it when done.
+            self.sessions.park(session)
 
     async def _run(
         self, handler: Handler, event: Update, data: dict[str, Any], session: Session, bot: Bot

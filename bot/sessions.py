@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from bot import incidents
 from flows.engine import State
 from storage import Attachment
 
@@ -252,8 +253,14 @@ class SessionStore:
         Call it once an update is done with the session. A :class:`Session` object handed out
         before must not be changed after this: :meth:`get` makes a new one from the packed bytes.
         """
-        if session.at_rest and self._sessions.get(session.chat_id) is session:
-            self._sessions[session.chat_id] = session.pack()
+        if not session.at_rest or self._sessions.get(session.chat_id) is not session:
+            return
+        try:
+            packed = session.pack()
+        except ValueError as exc:  # a value marshal cannot hold: she stays as she is
+            incidents.note("session not parked", exc)
+            return
+        self._sessions[session.chat_id] = packed
 
     def drop(self, session: Session) -> None:
         """Forget ``session`` (if it is still the chat's current one) and mark it closed."""

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot import incidents
 from bot.sessions import Session, SessionStore
 from flows.engine import State
 from storage import Attachment
@@ -282,3 +283,16 @@ def test_parked_sessions_keep_their_place_expire_and_are_evicted_whole() -> None
     # Eviction hands over the whole session, messages and all, so the wipe can delete them.
     _, evicted = store.touch(4)
     assert [(s.chat_id, s.message_ids, s.closed) for s in evicted] == [(1, [100], True)]
+
+
+def test_a_session_that_cannot_be_packed_stays_as_it_is_and_is_counted() -> None:
+    class Odd(str):
+        pass
+
+    store = SessionStore(ttl=60, cap=10, clock=Clock())
+    session, _ = store.touch(1)
+    session.state = State(answers=MappingProxyType({"report": {"story": Odd("her words")}}))
+    incidents.report()  # start counting afresh
+    store.park(session)  # must not raise: it runs in the middleware's finally
+    assert store.get(1) is session
+    assert incidents.report() == {"session not parked": 1}
