@@ -159,8 +159,12 @@ def build_app(
     sessions = SessionStore(ttl=settings.idle_minutes * 60, cap=settings.max_sessions, clock=clock)
     bot.session.middleware(RecordSentMessages(sessions))
     bot.session.middleware(RetryBriefly())
-    translator = translator or Translator.load()
-    book = load_book() if desk is not None else load_book().without("reporting")
+    # With a desk, the flows and catalogs it was opened with: loaded once, and the same the
+    # conversation shows and the report desk checks against.
+    if desk is not None:
+        translator, book = translator or desk.translator, desk.book
+    else:
+        translator, book = translator or Translator.load(), load_book().without("reporting")
     directory = load_directory(settings.directory_file or default_path())
     if directory.example:
         log.warning("DIRECTORY_FILE is the shipped example: set it to your verified directory")
