@@ -46,3 +46,18 @@ def test_a_bad_recipient_key_is_one_clear_line(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if line.startswith("configuration error")]
     assert len(lines) == 1 and "REPORT_RECIPIENTS" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_the_collector_is_on_again_once_the_start_up_heap_is_frozen() -> None:
+    # `python -m bot run` starts with the collector off; left off, cyclic garbage would pile up.
+    import gc
+
+    from bot.startup import freeze_startup_heap
+
+    gc.disable()
+    try:
+        freeze_startup_heap()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
