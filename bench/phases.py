@@ -156,19 +156,12 @@ async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, us
 def combine_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One saturated figure from several rounds of one bot: rates over the summed windows,
     latency percentiles over every sample; each round's own rate and CPU kept under ``rounds``."""
-    updates = sum(r["updates"] for r in rounds)
-    wall = sum(r["seconds"] for r in rounds)
-    cpu = sum(r["bot_cpu_seconds"] for r in rounds)
-    own = sum(r["own_cpu_seconds"] for r in rounds)
+    total = Window(wall=sum(r["seconds"] for r in rounds),
+                   bot_cpu=sum(r["bot_cpu_seconds"] for r in rounds),
+                   own_cpu=sum(r["own_cpu_seconds"] for r in rounds),
+                   actions=int(sum(r["updates"] for r in rounds)))
     samples = [s for r in rounds for s in r["latency_seconds"]]
-    out: dict[str, Any] = {
-        "updates": float(updates),
-        "seconds": round(wall, 2),
-        "updates_per_second": round(updates / max(wall, 1e-9), 1),
-        "cpu_seconds_per_1000_updates": round(cpu / max(updates, 1) * 1000, 3),
-        "bot_cpu_utilisation": round(cpu / max(wall, 1e-9), 2),
-        "emulator_cpu_utilisation": round(own / max(wall, 1e-9), 2),
-    }
+    out: dict[str, Any] = dict(_rates(Window(0.0, 0.0, 0.0, 0), total))
     out.update(_latency(samples), users=rounds[0]["users"],
                unanswered=sum(r["unanswered"] for r in rounds))
     out["rounds"] = [{k: r[k] for k in ("updates_per_second", "cpu_seconds_per_1000_updates")}

@@ -105,17 +105,11 @@ class SessionBinding(BaseMiddleware):
         # The quick exit is never held back, not even in a flood, not even by her own lock.
         if _asks_to_exit(event):
             data["session"] = session
-            try:
-                with session.held():  # the exit may await before it drops the session
-                    return await handler(event, data)
-            finally:
-                self.sessions.park(session)  # only if the exit failed before dropping it
+            with self.sessions.holding(session):  # the exit may await before it drops it
+                return await handler(event, data)
         if self._flooded(session):
-            try:
-                with session.held():
-                    await self._flood_answer(bot, session, event)
-            finally:
-                self.sessions.park(session)
+            with self.sessions.holding(session):
+                await self._flood_answer(bot, session, event)
             return None
         self._in_flight += 1
         self._quiet.clear()

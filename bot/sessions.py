@@ -262,6 +262,16 @@ class SessionStore:
             return
         self._sessions[session.chat_id] = packed
 
+    @contextmanager
+    def holding(self, session: Session) -> Iterator[None]:
+        """Work with ``session`` outside her turn (the quick exit, a flood answer): it is not
+        parked meanwhile, and is parked after if it is then at rest."""
+        try:
+            with session.held():
+                yield
+        finally:
+            self.park(session)
+
     def drop(self, session: Session) -> None:
         """Forget ``session`` (if it is still the chat's current one) and mark it closed."""
         session.closed = True

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,6 +144,12 @@ def caseworkers() -> list[Caseworker]:
 @pytest.fixture(autouse=True)
 def _info_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+
+
+def reporting(tmp_path: Path, caseworkers: list[Caseworker]) -> Settings:
+    """Settings with reporting on: a vault in ``tmp_path`` sealed to both caseworkers."""
+    return Settings(report_recipients=",".join(c.public for c in caseworkers),
+                    vault_path=tmp_path / "reports.sqlite3")
 
 
 async def at_menu(r: Rig, lang: str = "en", **user: Any) -> SimUser:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.emulator.client import SimUser
 from tests.e2e.conftest import Caseworker
-from tests.resilience.conftest import Rig, at_menu, rig, texts
+from tests.resilience.conftest import Rig, at_menu, reporting, rig, texts
 from tests.resilience.flows import BEFORE_STORY, SEND, THANKS, draft_report
 
 RIGHT_NOW = "Right now"  # the first line of the screen behind the menu's first button
@@ -85,8 +84,7 @@ async def test_her_words_are_saved_once_when_the_answer_to_them_failed(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:
     """She is told "try again" after a failed send: trying again must not save her words twice."""
-    settings = Settings(report_recipients=",".join(c.public for c in caseworkers),
-                        vault_path=tmp_path / "reports.sqlite3")
+    settings = reporting(tmp_path, caseworkers)
     async with rig(settings) as r:
         user = await at_menu(r)
         for label in BEFORE_STORY:
@@ -190,8 +188,7 @@ async def test_a_report_is_acknowledged_only_after_the_commit(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:
     """A rate-limited "received" is still sent once; a failed commit is never acknowledged."""
-    settings = Settings(report_recipients=",".join(c.public for c in caseworkers),
-                        vault_path=tmp_path / "reports.sqlite3")
+    settings = reporting(tmp_path, caseworkers)
     async with rig(settings) as r:
         user = await at_menu(r)
         await draft_report(user, "story one", r.settle)

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config import Settings
 from bot.emulator.client import SimGroup, SimUser, other_bot
 from flows.engine import (
     Command,
@@ -38,7 +37,7 @@ from flows.engine import (
 from flows.loader import Book
 from flows.schema import LANGUAGES
 from tests.e2e.conftest import Caseworker
-from tests.resilience.conftest import Rig, rig
+from tests.resilience.conftest import Rig, reporting, rig
 from tests.resilience.screens import every_screen
 
 # Refusals the bot meets by design and handles: an edit that changes nothing, an edit of a
@@ -247,11 +246,6 @@ def check_clean(arena: Arena, markers: list[str]) -> None:
                     assert marker not in (message.text or ""), "her words came back"
     assert not arena.group.bot_member and not arena.channel.bot_member
     assert all(not m.from_bot for m in arena.group.visible + arena.channel.visible)
-
-
-def reporting(tmp_path: Path, caseworkers: list[Caseworker]) -> Settings:
-    return Settings(report_recipients=",".join(c.public for c in caseworkers),
-                    vault_path=tmp_path / "vault" / "reports.sqlite3")
 
 
 @pytest.mark.slow

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.emulator.client import SimUser
 from storage import VaultReader, open_envelope
 from tests.e2e.conftest import Caseworker
-from tests.resilience.conftest import rig, texts
+from tests.resilience.conftest import reporting, rig, texts
 from tests.resilience.flows import AFTER_STORY, BEFORE_STORY, SEND, THANKS
 
 USERS = 500
@@ -92,8 +91,7 @@ async def walker(user: SimUser, button: str) -> None:
 async def test_five_hundred_users_at_once_see_only_their_own_screens_and_reports(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:
-    settings = Settings(report_recipients=",".join(c.public for c in caseworkers),
-                        vault_path=tmp_path / "vault" / "reports.sqlite3")
+    settings = reporting(tmp_path, caseworkers)
     async with rig(settings, handle_as_tasks=True) as r:
         users = [r.user(first_name=f"U{i}", language_code="en") for i in range(USERS)]
         markers = {user.id: f"m{i:04d}q" for i, user in enumerate(users)}

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.emulator.client import SimUser
 from tests.e2e.conftest import Caseworker
-from tests.resilience.conftest import at_menu, rig, texts
+from tests.resilience.conftest import at_menu, reporting, rig, texts
 from tests.resilience.flows import SEND, THANKS, draft_report
 from tests.resilience.test_kill import stories
 
@@ -39,8 +39,7 @@ async def test_sessions_are_evicted_on_time_and_their_chats_wiped() -> None:
 async def test_quiet_conversations_are_held_packed_and_lose_nothing(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:
-    settings = Settings(report_recipients=",".join(c.public for c in caseworkers),
-                        vault_path=tmp_path / "reports.sqlite3")
+    settings = reporting(tmp_path, caseworkers)
     async with rig(settings) as r:
         browsing = await at_menu(r)
         drafting = await at_menu(r)
