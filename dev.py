@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".installed"
-CHECKED_PACKAGES = ["bot", "flows", "storage", "caseworker", "bench"]
+CHECKED_PACKAGES = ["bot", "flows", "storage", "caseworker", "bench", "telegram_emulator"]
 
 
 def _say(text: str) -> None:

@@ -25,10 +25,10 @@ from typing import Any
 from bench import phases
 from bench.procs import BARE, REAL, BotProcess
 from bench.targets import evaluate, render_table
-from bot.emulator.client import Emulator
 from flows.catalog import Translator
 from storage import bench as vault_bench
 from storage.keys import generate_keypair
+from telegram_emulator.client import Emulator
 
 TOKEN = "700000001:BENCHMARK_token_not_a_secret"  # noqa: S105 - the emulator's own token
 
@@ -93,15 +93,21 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def _start(kind: str, emu: Emulator, workdir: Path, env: dict[str, str],
-                 samples: list[float]) -> BotProcess:
+async def _start(
+    kind: str, emu: Emulator, workdir: Path, env: dict[str, str], samples: list[float]
+) -> BotProcess:
     bot = BotProcess(kind, emu, workdir, env)
     samples.append(await bot.start())
     return bot
 
 
-async def _pair(plan: Plan, workdir: Path, envs: dict[str, dict[str, str]],
-                translator: Translator, progress: Any) -> dict[str, Any]:
+async def _pair(
+    plan: Plan,
+    workdir: Path,
+    envs: dict[str, dict[str, str]],
+    translator: Translator,
+    progress: Any,
+) -> dict[str, Any]:
     """Both bots alive side by side, each phase run on one then the other, so that whatever
     else the machine does at the time weighs on both alike."""
     out: dict[str, dict[str, Any]] = {BARE: {}, REAL: {}}
@@ -112,8 +118,10 @@ async def _pair(plan: Plan, workdir: Path, envs: dict[str, dict[str, str]],
         for _ in range(plan.startups - 1):
             for kind in (BARE, REAL):
                 await (await _start(kind, emus[kind], workdir, envs[kind], startups[kind])).stop()
-        bots = {kind: await _start(kind, emus[kind], workdir, envs[kind], startups[kind])
-                for kind in (BARE, REAL)}
+        bots = {
+            kind: await _start(kind, emus[kind], workdir, envs[kind], startups[kind])
+            for kind in (BARE, REAL)
+        }
         try:
             for kind in (BARE, REAL):
                 out[kind]["startup_seconds"] = phases.median_startup(startups[kind])
@@ -125,11 +133,20 @@ async def _pair(plan: Plan, workdir: Path, envs: dict[str, dict[str, str]],
             rounds: dict[str, list[dict[str, Any]]] = {BARE: [], REAL: []}
             for turn in range(plan.saturate_rounds):
                 for kind in (BARE, REAL) if turn % 2 == 0 else (REAL, BARE):
-                    progress(f"{kind}: saturated, {plan.saturate_users} users, "
-                             f"round {turn + 1} of {plan.saturate_rounds}")
-                    rounds[kind].append(await phases.saturate(
-                        bots[kind], emus[kind], translator, users=plan.saturate_users,
-                        warmup=plan.saturate_warmup, seconds=plan.saturate_seconds))
+                    progress(
+                        f"{kind}: saturated, {plan.saturate_users} users, "
+                        f"round {turn + 1} of {plan.saturate_rounds}"
+                    )
+                    rounds[kind].append(
+                        await phases.saturate(
+                            bots[kind],
+                            emus[kind],
+                            translator,
+                            users=plan.saturate_users,
+                            warmup=plan.saturate_warmup,
+                            seconds=plan.saturate_seconds,
+                        )
+                    )
                     await emus[kind].settle(timeout=30)
                     emus[kind].server.calls.clear()
             for kind in (BARE, REAL):
@@ -137,37 +154,61 @@ async def _pair(plan: Plan, workdir: Path, envs: dict[str, dict[str, str]],
             for kind in (BARE, REAL):
                 progress(f"{kind}: paced, {plan.paced_users} users, {plan.pause:g} s pauses")
                 out[kind]["paced"] = await phases.paced(
-                    bots[kind], emus[kind], translator, users=plan.paced_users, pause=plan.pause,
-                    warmup=plan.paced_warmup, seconds=plan.paced_seconds)
+                    bots[kind],
+                    emus[kind],
+                    translator,
+                    users=plan.paced_users,
+                    pause=plan.pause,
+                    warmup=plan.paced_warmup,
+                    seconds=plan.paced_seconds,
+                )
                 await emus[kind].settle(timeout=30)
                 emus[kind].server.calls.clear()
             progress(f"real: quick exit of {plan.wipe_messages} messages")
             out[REAL]["quick_exit"] = await phases.quick_exit_cost(
-                bots[REAL], real_emu, translator, messages=plan.wipe_messages,
-                repeats=plan.wipe_repeats)
+                bots[REAL],
+                real_emu,
+                translator,
+                messages=plan.wipe_messages,
+                repeats=plan.wipe_repeats,
+            )
         finally:
             for bot in bots.values():
                 await bot.stop()
     return out
 
 
-async def _idle(plan: Plan, workdir: Path, env: dict[str, str], translator: Translator,
-                rate: float, progress: Any) -> dict[str, Any]:
+async def _idle(
+    plan: Plan,
+    workdir: Path,
+    env: dict[str, str],
+    translator: Translator,
+    rate: float,
+    progress: Any,
+) -> dict[str, Any]:
     # The time to live must outlast the creation of every session, or early ones would expire
     # before the reading; estimated from this run's saturated rate, with a wide margin.
     # A /start costs the bot about what a navigation press does (one screen sent, one delete).
     estimate = plan.sessions / max(rate * 0.7, 1.0)
     idle = float(max(plan.min_idle_seconds, math.ceil(1.3 * estimate + 2)))
-    env = {**env, "IDLE_SECONDS_FOR_BENCHMARK": f"{idle:g}",
-           "MAX_SESSIONS": str(max(20_000, plan.sessions * 2))}
+    env = {
+        **env,
+        "IDLE_SECONDS_FOR_BENCHMARK": f"{idle:g}",
+        "MAX_SESSIONS": str(max(20_000, plan.sessions * 2)),
+    }
     async with Emulator(TOKEN) as emu:
         bot = BotProcess(REAL, emu, workdir, env)
         await bot.start()
         try:
             progress(f"real: {plan.sessions} idle sessions, expiring after {idle:g} s")
-            return await phases.idle_sessions(bot, emu, translator, sessions=plan.sessions,
-                                              idle_seconds=idle,
-                                              concurrency=plan.session_concurrency)
+            return await phases.idle_sessions(
+                bot,
+                emu,
+                translator,
+                sessions=plan.sessions,
+                idle_seconds=idle,
+                concurrency=plan.session_concurrency,
+            )
         finally:
             await bot.stop()
 
@@ -176,8 +217,11 @@ async def _bots(plan: Plan, workdir: Path, progress: Any) -> dict[str, Any]:
     translator = Translator.load()
     recipient = generate_keypair("mlkem768x25519").public.text
     common = {"FLOOD_UPDATES": "10000"}
-    real_env = {**common, "REPORT_RECIPIENTS": recipient,
-                "VAULT_PATH": str(workdir / "vault" / "reports.sqlite3")}
+    real_env = {
+        **common,
+        "REPORT_RECIPIENTS": recipient,
+        "VAULT_PATH": str(workdir / "vault" / "reports.sqlite3"),
+    }
     out = await _pair(plan, workdir, {BARE: common, REAL: real_env}, translator, progress)
     rate = float(out[REAL]["saturated"]["updates_per_second"])
     out[REAL]["idle_sessions"] = await _idle(plan, workdir, real_env, translator, rate, progress)
@@ -189,17 +233,21 @@ def _vault(plan: Plan, folder: Path | None, progress: Any) -> dict[str, Any]:
     return {
         "store_reports": plan.store_reports,
         "stored_per_second_1_recipient": round(
-            vault_bench.store_rate(plan.store_reports, 1, folder=folder), 1),
+            vault_bench.store_rate(plan.store_reports, 1, folder=folder), 1
+        ),
         "stored_per_second_3_recipients": round(
-            vault_bench.store_rate(plan.store_reports, 3, folder=folder), 1),
+            vault_bench.store_rate(plan.store_reports, 3, folder=folder), 1
+        ),
         "export_reports": plan.export_reports,
         "decrypt_export_seconds": round(
-            vault_bench.decrypt_export_seconds(plan.export_reports, folder=folder), 3),
+            vault_bench.decrypt_export_seconds(plan.export_reports, folder=folder), 3
+        ),
     }
 
 
-def run(plan: Plan, *, vault_dir: Path | None = None, quiet: bool = False,
-        smoke: bool = False) -> dict[str, Any]:
+def run(
+    plan: Plan, *, vault_dir: Path | None = None, quiet: bool = False, smoke: bool = False
+) -> dict[str, Any]:
     """Every phase; returns the result document (figures, targets, plan, machine)."""
 
     began = time.monotonic()
@@ -211,8 +259,13 @@ def run(plan: Plan, *, vault_dir: Path | None = None, quiet: bool = False,
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         bots = asyncio.run(_bots(plan, Path(tmp), progress))
     vault = _vault(plan, vault_dir, progress)
-    result: dict[str, Any] = {"smoke": smoke, "machine": machine(), "plan": asdict(plan),
-                              **bots, "vault": vault}
+    result: dict[str, Any] = {
+        "smoke": smoke,
+        "machine": machine(),
+        "plan": asdict(plan),
+        **bots,
+        "vault": vault,
+    }
     result["targets"] = evaluate(result)
     return result
 
@@ -223,18 +276,37 @@ def _parser() -> argparse.ArgumentParser:
         description="Benchmark the real bot against a bare aiogram bot, each as its own process "
         "polling a local Bot API emulator on 127.0.0.1. Prints a table and one JSON document.",
     )
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny numbers: checks that every phase completes (well under a "
-                        "minute); the figures mean nothing")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny numbers: checks that every phase completes (well under a "
+        "minute); the figures mean nothing",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the JSON here")
-    parser.add_argument("--paced-seconds", type=float, metavar="S",
-                        help="measured window of the paced phase (default 60)")
-    parser.add_argument("--saturate-seconds", type=float, metavar="S",
-                        help="measured window of each saturated round (default 10)")
-    parser.add_argument("--sessions", type=int, metavar="N",
-                        help="idle sessions for the memory figure (default 50000)")
-    parser.add_argument("--vault-dir", type=Path, metavar="DIR",
-                        help="folder for the vault benchmark's databases (use the bot's disk)")
+    parser.add_argument(
+        "--paced-seconds",
+        type=float,
+        metavar="S",
+        help="measured window of the paced phase (default 60)",
+    )
+    parser.add_argument(
+        "--saturate-seconds",
+        type=float,
+        metavar="S",
+        help="measured window of each saturated round (default 10)",
+    )
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        metavar="N",
+        help="idle sessions for the memory figure (default 50000)",
+    )
+    parser.add_argument(
+        "--vault-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder for the vault benchmark's databases (use the bot's disk)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 

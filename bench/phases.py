@@ -17,9 +17,9 @@ from typing import Any
 
 from bench.procs import BARE, BotProcess, reset_peak
 from bench.users import NoAnswer, Probe, User, language_for
-from bot.emulator.client import Emulator
-from bot.emulator.state import ChangeKind, ChangeListener, StoredMessage
 from flows.catalog import Translator
+from telegram_emulator.client import Emulator
+from telegram_emulator.state import ChangeKind, ChangeListener, StoredMessage
 
 MAX_ACTIONS = 1_000_000  # per user per phase: a bound no phase reaches
 WARM_USERS = 2_000  # who come and leave before the idle phase's baseline
@@ -54,8 +54,7 @@ def collector_back() -> None:
 
 
 def _snapshot(bot: BotProcess, users: list[User]) -> Window:
-    return Window(time.monotonic(), bot.cpu(), time.process_time(),
-                  sum(u.actions for u in users))
+    return Window(time.monotonic(), bot.cpu(), time.process_time(), sum(u.actions for u in users))
 
 
 def _rates(start: Window, end: Window) -> dict[str, float]:
@@ -73,9 +72,15 @@ def _rates(start: Window, end: Window) -> dict[str, float]:
     }
 
 
-async def _window(bot: BotProcess, crowd: list[User], probe: Probe,
-                  run: Callable[[User], Coroutine[Any, Any, None]], *, warmup: float,
-                  seconds: float) -> tuple[Window, Window]:
+async def _window(
+    bot: BotProcess,
+    crowd: list[User],
+    probe: Probe,
+    run: Callable[[User], Coroutine[Any, Any, None]],
+    *,
+    warmup: float,
+    seconds: float,
+) -> tuple[Window, Window]:
     """Run every user of ``crowd``; record and snapshot the ``seconds`` after ``warmup``; wait
     for the crowd to finish and turn the harness's collector back on."""
     tasks = [asyncio.create_task(run(u)) for u in crowd]
@@ -100,11 +105,21 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[rank]
 
 
-def _users(emu: Emulator, probe: Probe, n: int, seed: int, translator: Translator,
-           timeout: float) -> list[User]:
+def _users(
+    emu: Emulator, probe: Probe, n: int, seed: int, translator: Translator, timeout: float
+) -> list[User]:
     rng = random.Random(seed)  # noqa: S311 - load shape, not security
-    return [User(emu, probe, language_for(rng), random.Random(rng.random()),  # noqa: S311
-                 translator, timeout) for _ in range(n)]
+    return [
+        User(
+            emu,
+            probe,
+            language_for(rng),
+            random.Random(rng.random()),  # noqa: S311
+            translator,
+            timeout,
+        )
+        for _ in range(n)
+    ]
 
 
 async def _recover(user: User) -> None:
@@ -114,8 +129,15 @@ async def _recover(user: User) -> None:
         await user.press(user.tr.text(user.lang, f"language.{user.lang}"))
 
 
-async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, users: int,
-                   warmup: float, seconds: float) -> dict[str, Any]:
+async def saturate(
+    bot: BotProcess,
+    emu: Emulator,
+    translator: Translator,
+    *,
+    users: int,
+    warmup: float,
+    seconds: float,
+) -> dict[str, Any]:
     """``users`` each acting as soon as the previous answer arrived: navigation for the real bot,
     a text for the bare bot. Throughput and CPU per update over the window after ``warmup``."""
     quiet_collector()
@@ -143,8 +165,9 @@ async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, us
             with contextlib.suppress(NoAnswer):
                 await user.send("hello")
 
-    start, end = await _window(bot, crowd, probe, bare if bot.kind == BARE else real,
-                               warmup=warmup, seconds=seconds)
+    start, end = await _window(
+        bot, crowd, probe, bare if bot.kind == BARE else real, warmup=warmup, seconds=seconds
+    )
     out: dict[str, Any] = dict(_rates(start, end))
     out.update(_latency(probe.samples), users=users, unanswered=probe.unanswered)
     out["bot_cpu_seconds"] = round(end.bot_cpu - start.bot_cpu, 3)
@@ -156,16 +179,20 @@ async def saturate(bot: BotProcess, emu: Emulator, translator: Translator, *, us
 def combine_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One saturated figure from several rounds of one bot: rates over the summed windows,
     latency percentiles over every sample; each round's own rate and CPU kept under ``rounds``."""
-    total = Window(wall=sum(r["seconds"] for r in rounds),
-                   bot_cpu=sum(r["bot_cpu_seconds"] for r in rounds),
-                   own_cpu=sum(r["own_cpu_seconds"] for r in rounds),
-                   actions=int(sum(r["updates"] for r in rounds)))
+    total = Window(
+        wall=sum(r["seconds"] for r in rounds),
+        bot_cpu=sum(r["bot_cpu_seconds"] for r in rounds),
+        own_cpu=sum(r["own_cpu_seconds"] for r in rounds),
+        actions=int(sum(r["updates"] for r in rounds)),
+    )
     samples = [s for r in rounds for s in r["latency_seconds"]]
     out: dict[str, Any] = dict(_rates(Window(0.0, 0.0, 0.0, 0), total))
-    out.update(_latency(samples), users=rounds[0]["users"],
-               unanswered=sum(r["unanswered"] for r in rounds))
-    out["rounds"] = [{k: r[k] for k in ("updates_per_second", "cpu_seconds_per_1000_updates")}
-                     for r in rounds]
+    out.update(
+        _latency(samples), users=rounds[0]["users"], unanswered=sum(r["unanswered"] for r in rounds)
+    )
+    out["rounds"] = [
+        {k: r[k] for k in ("updates_per_second", "cpu_seconds_per_1000_updates")} for r in rounds
+    ]
     return out
 
 
@@ -179,8 +206,16 @@ def _latency(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def paced(bot: BotProcess, emu: Emulator, translator: Translator, *, users: int,
-                pause: float, warmup: float, seconds: float) -> dict[str, Any]:
+async def paced(
+    bot: BotProcess,
+    emu: Emulator,
+    translator: Translator,
+    *,
+    users: int,
+    pause: float,
+    warmup: float,
+    seconds: float,
+) -> dict[str, Any]:
     """``users`` acting with a pause of ``pause`` ± 40 % between actions.
 
     Real bot: realistic visits (start, language, browsing with language switches, or a whole
@@ -230,18 +265,24 @@ async def paced(bot: BotProcess, emu: Emulator, translator: Translator, *, users
             if not await breathe(user):
                 return
 
-    start, end = await _window(bot, crowd, probe, bare if bot.kind == BARE else real,
-                               warmup=warmup, seconds=seconds)
+    start, end = await _window(
+        bot, crowd, probe, bare if bot.kind == BARE else real, warmup=warmup, seconds=seconds
+    )
     memory = bot.memory()
     out: dict[str, Any] = dict(_rates(start, end))
-    out.update(_latency(probe.samples), users=users, pause_seconds=pause,
-               unanswered=probe.unanswered,
-               peak_rss_mib=round(memory["VmHWM"] / 1024, 1),
-               rss_mib=round(memory["VmRSS"] / 1024, 1),
-               peak_is_phase_only=peak_reset,
-               p99_ms_by_action={kind: round(percentile(v, 0.99) * 1000, 2)
-                                 for kind, v in sorted(probe.by_kind.items())},
-               samples_by_action={kind: len(v) for kind, v in sorted(probe.by_kind.items())})
+    out.update(
+        _latency(probe.samples),
+        users=users,
+        pause_seconds=pause,
+        unanswered=probe.unanswered,
+        peak_rss_mib=round(memory["VmHWM"] / 1024, 1),
+        rss_mib=round(memory["VmRSS"] / 1024, 1),
+        peak_is_phase_only=peak_reset,
+        p99_ms_by_action={
+            kind: round(percentile(v, 0.99) * 1000, 2) for kind, v in sorted(probe.by_kind.items())
+        },
+        samples_by_action={kind: len(v) for kind, v in sorted(probe.by_kind.items())},
+    )
     return out
 
 
@@ -269,8 +310,9 @@ async def _paced_report(user: User, breathe: Callable[[User], Awaitable[bool]]) 
         await action()
 
 
-async def quick_exit_cost(bot: BotProcess, emu: Emulator, translator: Translator, *,
-                          messages: int, repeats: int) -> dict[str, Any]:
+async def quick_exit_cost(
+    bot: BotProcess, emu: Emulator, translator: Translator, *, messages: int, repeats: int
+) -> dict[str, Any]:
     """A conversation of ``messages`` visible messages, then the exit button.
 
     API calls: every request the bot made from the tap until it went quiet (getUpdates aside).
@@ -297,13 +339,15 @@ async def quick_exit_cost(bot: BotProcess, emu: Emulator, translator: Translator
         await emu.settle(timeout=10)
         unsubscribe()
         calls = [c.method for c in emu.calls[first_call:] if c.method != "getUpdates"]
-        runs.append({
-            "visible_messages": float(visible),
-            "left_visible": float(len(user.chat.visible())),
-            "api_calls": float(len(calls)),
-            "delete_calls": float(calls.count("deleteMessages")),
-            "ms_to_last_delete": (max(deletions) - tapped) * 1000 if deletions else -1.0,
-        })
+        runs.append(
+            {
+                "visible_messages": float(visible),
+                "left_visible": float(len(user.chat.visible())),
+                "api_calls": float(len(calls)),
+                "delete_calls": float(calls.count("deleteMessages")),
+                "ms_to_last_delete": (max(deletions) - tapped) * 1000 if deletions else -1.0,
+            }
+        )
     probe.close()
     collector_back()
     median = statistics.median(r["ms_to_last_delete"] for r in runs)
@@ -318,8 +362,15 @@ async def quick_exit_cost(bot: BotProcess, emu: Emulator, translator: Translator
     }
 
 
-async def idle_sessions(bot: BotProcess, emu: Emulator, translator: Translator, *,
-                        sessions: int, idle_seconds: float, concurrency: int) -> dict[str, Any]:
+async def idle_sessions(
+    bot: BotProcess,
+    emu: Emulator,
+    translator: Translator,
+    *,
+    sessions: int,
+    idle_seconds: float,
+    concurrency: int,
+) -> dict[str, Any]:
     """RSS growth over ``sessions`` live idle sessions, and RSS once the idle wipe forgot them.
 
     Each session is one user who sent /start and got the language screen, then went quiet.

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.emulator.client import Emulator
+from telegram_emulator.client import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -94,7 +94,11 @@ class BotProcess:
             started = time.monotonic()
             # The command is fixed (this interpreter, a module of this repository).
             self.proc = await asyncio.create_subprocess_exec(
-                *COMMANDS[self.kind], cwd=self.workdir, env=env, stdout=log, stderr=log,
+                *COMMANDS[self.kind],
+                cwd=self.workdir,
+                env=env,
+                stdout=log,
+                stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
             )
         deadline = started + timeout

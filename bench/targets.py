@@ -27,24 +27,46 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         target("CPU per navigation update, x bare (same users)", cpu, "<= 1.5", cpu <= 1.5),
         target("saturated throughput, x bare", rate, ">= 0.67", rate >= 0.67),
-        target("p99 latency, paced users (ms)", rp["latency_ms_p99"], "<= 50",
-               rp["latency_ms_p99"] <= 50),
+        target(
+            "p99 latency, paced users (ms)",
+            rp["latency_ms_p99"],
+            "<= 50",
+            rp["latency_ms_p99"] <= 50,
+        ),
         target("peak RSS over bare, paced users (MiB)", rss, "<= 40", rss <= 40),
-        target("memory per idle session (KiB)", idle["kib_per_idle_session"], "<= 4",
-               idle["kib_per_idle_session"] <= 4),
-        target("RSS after expiry, x before", idle["rss_after_expiry_vs_before"], "<= 1.10",
-               idle["rss_after_expiry_vs_before"] <= 1.10),
-        target("wipe: deleteMessages calls", wipe["delete_calls"], "<= 2",
-               wipe["delete_calls"] <= 2 and wipe["left_visible_after_exit"] <= 1),
-        target("wipe: tap to last delete (ms)", wipe["ms_to_last_delete"], "< 100",
-               0 <= wipe["ms_to_last_delete"] < 100),
+        target(
+            "memory per idle session (KiB)",
+            idle["kib_per_idle_session"],
+            "<= 4",
+            idle["kib_per_idle_session"] <= 4,
+        ),
+        target(
+            "RSS after expiry, x before",
+            idle["rss_after_expiry_vs_before"],
+            "<= 1.10",
+            idle["rss_after_expiry_vs_before"] <= 1.10,
+        ),
+        target(
+            "wipe: deleteMessages calls",
+            wipe["delete_calls"],
+            "<= 2",
+            wipe["delete_calls"] <= 2 and wipe["left_visible_after_exit"] <= 1,
+        ),
+        target(
+            "wipe: tap to last delete (ms)",
+            wipe["ms_to_last_delete"],
+            "< 100",
+            0 <= wipe["ms_to_last_delete"] < 100,
+        ),
         target("start to first poll, x bare", start, "<= 1.2", start <= 1.2),
     ]
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                     for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    return "  ".join(
+        c.ljust(w) if i == 0 else c.rjust(w)
+        for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+    )
 
 
 def render_table(result: dict[str, Any]) -> str:
@@ -61,35 +83,70 @@ def render_table(result: dict[str, Any]) -> str:
     rows = [
         ["figure", "real bot", "bare bot", "real/bare"],
         both(f"updates/s ({sat})", rs["updates_per_second"], bs["updates_per_second"]),
-        both(f"CPU s per 1000 updates ({sat})", rs["cpu_seconds_per_1000_updates"],
-             bs["cpu_seconds_per_1000_updates"]),
+        both(
+            f"CPU s per 1000 updates ({sat})",
+            rs["cpu_seconds_per_1000_updates"],
+            bs["cpu_seconds_per_1000_updates"],
+        ),
         both(f"latency p50 ms ({sat})", rs["latency_ms_p50"], bs["latency_ms_p50"]),
         both(f"latency p99 ms ({sat})", rs["latency_ms_p99"], bs["latency_ms_p99"]),
-        both(f"emulator CPU, cores ({sat})", rs["emulator_cpu_utilisation"],
-             bs["emulator_cpu_utilisation"]),
+        both(
+            f"emulator CPU, cores ({sat})",
+            rs["emulator_cpu_utilisation"],
+            bs["emulator_cpu_utilisation"],
+        ),
         both(f"updates/s ({pac})", rp["updates_per_second"], bp["updates_per_second"]),
-        both(f"CPU s per 1000 updates ({pac})", rp["cpu_seconds_per_1000_updates"],
-             bp["cpu_seconds_per_1000_updates"]),
+        both(
+            f"CPU s per 1000 updates ({pac})",
+            rp["cpu_seconds_per_1000_updates"],
+            bp["cpu_seconds_per_1000_updates"],
+        ),
         both(f"latency p50 ms ({pac})", rp["latency_ms_p50"], bp["latency_ms_p50"]),
         both(f"latency p95 ms ({pac})", rp["latency_ms_p95"], bp["latency_ms_p95"]),
         both(f"latency p99 ms ({pac})", rp["latency_ms_p99"], bp["latency_ms_p99"]),
         both(f"peak RSS MiB ({pac})", rp["peak_rss_mib"], bp["peak_rss_mib"]),
-        both("start to first getUpdates, s (median)", real["startup_seconds"],
-             bare["startup_seconds"]),
-        [f"KiB per idle session ({idle['sessions']} sessions)",
-         f"{idle['kib_per_idle_session']:g}", "-", "-"],
-        ["RSS MiB: before / live / after expiry",
-         f"{idle['rss_before_mib']:g}/{idle['rss_live_mib']:g}/{idle['rss_after_expiry_mib']:g}",
-         "-", "-"],
-        [f"quick exit of {wipe['messages']} messages: API calls / deleteMessages",
-         f"{wipe['api_calls']}/{wipe['delete_calls']}", "-", "-"],
+        both(
+            "start to first getUpdates, s (median)",
+            real["startup_seconds"],
+            bare["startup_seconds"],
+        ),
+        [
+            f"KiB per idle session ({idle['sessions']} sessions)",
+            f"{idle['kib_per_idle_session']:g}",
+            "-",
+            "-",
+        ],
+        [
+            "RSS MiB: before / live / after expiry",
+            f"{idle['rss_before_mib']:g}/{idle['rss_live_mib']:g}/{idle['rss_after_expiry_mib']:g}",
+            "-",
+            "-",
+        ],
+        [
+            f"quick exit of {wipe['messages']} messages: API calls / deleteMessages",
+            f"{wipe['api_calls']}/{wipe['delete_calls']}",
+            "-",
+            "-",
+        ],
         ["quick exit: tap to last delete, ms", f"{wipe['ms_to_last_delete']:g}", "-", "-"],
-        ["reports sealed+stored/s, 1 recipient", f"{vault['stored_per_second_1_recipient']:g}",
-         "-", "-"],
-        ["reports sealed+stored/s, 3 recipients",
-         f"{vault['stored_per_second_3_recipients']:g}", "-", "-"],
-        [f"decrypt + export {vault['export_reports']} reports, s",
-         f"{vault['decrypt_export_seconds']:g}", "-", "-"],
+        [
+            "reports sealed+stored/s, 1 recipient",
+            f"{vault['stored_per_second_1_recipient']:g}",
+            "-",
+            "-",
+        ],
+        [
+            "reports sealed+stored/s, 3 recipients",
+            f"{vault['stored_per_second_3_recipients']:g}",
+            "-",
+            "-",
+        ],
+        [
+            f"decrypt + export {vault['export_reports']} reports, s",
+            f"{vault['decrypt_export_seconds']:g}",
+            "-",
+            "-",
+        ],
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [_row(r, widths) for r in rows]

@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.client import Emulator
-from bot.emulator.fixtures import command_entities
-from bot.emulator.state import ChangeKind, Chat, StoredMessage
 from flows.catalog import Translator
 from flows.schema import LANGUAGES
+from telegram_emulator.client import Emulator
+from telegram_emulator.fixtures import command_entities
+from telegram_emulator.state import ChangeKind, Chat, StoredMessage
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"benchmark-photo-bytes " * 2000  # about 44 KB
 STORY = (
@@ -48,7 +48,8 @@ class Probe:
     unanswered: int = 0
     answered: int = 0
     _pending: dict[int, tuple[float, asyncio.Future[float], frozenset[str]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
     _unsubscribe: Any = None
 
     def __post_init__(self) -> None:
@@ -77,8 +78,13 @@ class Probe:
         self._pending[chat_id] = (time.perf_counter(), future, kinds)
         return future
 
-    async def wait(self, chat_id: int, future: asyncio.Future[float], timeout: float,  # noqa: ASYNC109
-                   action: str = "") -> float:
+    async def wait(
+        self,
+        chat_id: int,
+        future: asyncio.Future[float],
+        timeout: float,  # noqa: ASYNC109
+        action: str = "",
+    ) -> float:
         """Seconds to the bot's answer; raises :class:`NoAnswer` after ``timeout``."""
         try:
             async with asyncio.timeout(timeout):
@@ -97,8 +103,15 @@ class Probe:
 class User:
     """One simulated user: pushes updates straight into the emulator's world."""
 
-    def __init__(self, emu: Emulator, probe: Probe, lang: str, rng: random.Random,
-                 translator: Translator, timeout: float) -> None:
+    def __init__(
+        self,
+        emu: Emulator,
+        probe: Probe,
+        lang: str,
+        rng: random.Random,
+        translator: Translator,
+        timeout: float,
+    ) -> None:
         sim = emu.user("Bench", language_code=lang)
         self.emu, self.probe, self.rng = emu, probe, rng
         self.chat: Chat = sim.chat
@@ -121,18 +134,30 @@ class User:
     async def send(self, text: str) -> float:
         """She types ``text`` (commands get their entity)."""
         world = self.emu.world
-        return await self._act(lambda: world.user_message(
-            self.chat, self.sender, text=text, entities=command_entities(text)),
-            action="command" if text.startswith("/") else "text")
+        return await self._act(
+            lambda: world.user_message(
+                self.chat, self.sender, text=text, entities=command_entities(text)
+            ),
+            action="command" if text.startswith("/") else "text",
+        )
 
     async def send_photo(self, data: bytes = PHOTO) -> float:
         """She sends a photo."""
         stored = self.emu.world.store_file(data, "photos", "jpg", "image/jpeg")
-        size = {"file_id": stored.file_id, "file_unique_id": stored.unique_id, "width": 640,
-                "height": 480, "file_size": len(data)}
+        size = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "width": 640,
+            "height": 480,
+            "file_size": len(data),
+        }
         world = self.emu.world
-        return await self._act(lambda: world.user_message(
-            self.chat, self.sender, kind="photo", payload={"photo": [size]}), action="photo")
+        return await self._act(
+            lambda: world.user_message(
+                self.chat, self.sender, kind="photo", payload={"photo": [size]}
+            ),
+            action="photo",
+        )
 
     def _keyboard(self) -> StoredMessage | None:
         for message in reversed(self.chat.messages.values()):
@@ -145,13 +170,14 @@ class User:
         message = self._keyboard()
         return message.flat_buttons if message is not None else []
 
-    async def press_data(self, message_id: int, data: str,
-                         kinds: frozenset[str] = SHOWN) -> float:
+    async def press_data(self, message_id: int, data: str, kinds: frozenset[str] = SHOWN) -> float:
         """A callback query on ``message_id``."""
         world = self.emu.world
         return await self._act(
-            lambda: world.callback(self.chat, self.sender, message_id, data), kinds,
-            "exit" if kinds is DELETED else "press")
+            lambda: world.callback(self.chat, self.sender, message_id, data),
+            kinds,
+            "exit" if kinds is DELETED else "press",
+        )
 
     async def press(self, label: str, kinds: frozenset[str] = SHOWN) -> float:
         """Press the newest button with text ``label`` (exact, else containing it)."""

@@ -108,7 +108,9 @@ class BotApiSession(AiohttpSession):
         url = self.api.api_url(token=bot.token, method=method.__api_method__)
         try:
             async with session.post(
-                url, data=body, headers=_JSON,
+                url,
+                data=body,
+                headers=_JSON,
                 timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
             ) as resp:
                 raw_result = await resp.text()

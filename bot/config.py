@@ -79,9 +79,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     merged.update(os.environ if env is None else env)
     token = merged.get("BOT_TOKEN") or None
     if token is not None and not TOKEN_RE.match(token):
-        raise ConfigError(
-            "BOT_TOKEN does not look like a bot token (digits, colon, letters)"
-        )
+        raise ConfigError("BOT_TOKEN does not look like a bot token (digits, colon, letters)")
     base = merged.get("BOT_API_BASE") or TELEGRAM_API
     if not re.match(r"^https?://[^\s/]+", base):
         raise ConfigError(f"BOT_API_BASE must be an http(s) URL, got {base!r}")

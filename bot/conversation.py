@@ -143,12 +143,14 @@ class Conversation:
         )
         if edit is not None:
             try:
-                await bot(EditScreen(
-                    chat_id=session.chat_id,
-                    message_id=edit,
-                    text=rendered.text,
-                    reply_markup=rendered.markup,
-                ))
+                await bot(
+                    EditScreen(
+                        chat_id=session.chat_id,
+                        message_id=edit,
+                        text=rendered.text,
+                        reply_markup=rendered.markup,
+                    )
+                )
             except TelegramBadRequest as exc:
                 if "not modified" in exc.message:
                     return

@@ -14,9 +14,9 @@ from typing import TextIO
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.emulator.client import Emulator
-from bot.emulator.terminal import TerminalChat
 from bot.startup import open_desk
+from telegram_emulator.client import Emulator
+from telegram_emulator.terminal import TerminalChat
 
 SANDBOX_TOKEN = "123456:SANDBOX"  # noqa: S105 - the emulator's own token, not a secret
 

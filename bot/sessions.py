@@ -105,8 +105,20 @@ class Session:
         """The session :meth:`pack` made ``packed`` from."""
         # Only ever bytes this process packed itself: they are never read from anywhere else.
         fields = marshal.loads(memoryview(packed)[_LAST_SEEN.size :])  # noqa: S302
-        (locale, screen, answers, return_to, preselect, message_ids, lost_after, live_message_id,
-         nonce, previous_nonce, recent, flood_warned) = fields
+        (
+            locale,
+            screen,
+            answers,
+            return_to,
+            preselect,
+            message_ids,
+            lost_after,
+            live_message_id,
+            nonce,
+            previous_nonce,
+            recent,
+            flood_warned,
+        ) = fields
         state = State(locale=locale, screen=screen, return_to=return_to)
         if answers:
             state = replace(state, answers=MappingProxyType(answers))

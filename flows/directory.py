@@ -54,8 +54,9 @@ _TEXTS = {
 class Translates(Protocol):
     """What :func:`directory_text` needs of :class:`flows.catalog.Translator`."""
 
-    def text(self, language: str | None, msgid: str,
-             params: Mapping[str, object] | None = None) -> str: ...
+    def text(
+        self, language: str | None, msgid: str, params: Mapping[str, object] | None = None
+    ) -> str: ...
 
 
 Language = Annotated[str, Field(pattern=r"^(kk|ru|en)$")]
@@ -95,8 +96,9 @@ class Entry(_Model):
 
     region: str
     name: Localised
-    phones: tuple[Annotated[str, Field(pattern=PHONE_RE.pattern)], ...] = Field(min_length=1,
-                                                                               max_length=4)
+    phones: tuple[Annotated[str, Field(pattern=PHONE_RE.pattern)], ...] = Field(
+        min_length=1, max_length=4
+    )
     hours: Localised
     languages: tuple[Language, ...] = Field(min_length=1)
     address: Localised | None = None
@@ -204,8 +206,10 @@ def load_directory(path: Path) -> Directory:
                 problems.append(f"{name}: {label}: {where}: {err['msg']}")
             continue
         if entry.region != NATIONAL and entry.region not in regions:
-            problems.append(f"{name}: {label}: region '{entry.region}' is not one of "
-                            f"flows/lists/regions.yaml or '{NATIONAL}'")
+            problems.append(
+                f"{name}: {label}: region '{entry.region}' is not one of "
+                f"flows/lists/regions.yaml or '{NATIONAL}'"
+            )
             continue
         entries.append(entry)
     counts: dict[str, int] = {}
@@ -217,8 +221,10 @@ def load_directory(path: Path) -> Directory:
         shown = count if region == NATIONAL else count + national
         if shown > MAX_ENTRIES_PER_REGION:
             what = "national entries" if region == NATIONAL else "entries with the national ones"
-            problems.append(f"{name}: region '{region}' shows {shown} {what}; keep it to "
-                            f"{MAX_ENTRIES_PER_REGION} so the screen stays short")
+            problems.append(
+                f"{name}: region '{region}' shows {shown} {what}; keep it to "
+                f"{MAX_ENTRIES_PER_REGION} so the screen stays short"
+            )
     if not isinstance(raw.get("example", False), bool):
         problems.append(f"{name}: 'example' must be true or false")
     if problems:
@@ -247,8 +253,9 @@ def _entry_text(entry: Entry, language: str, translator: Translates, example: bo
     # Each language by its own name (Қазақша, Русский, English), as on the language screen.
     spoken = ", ".join(translator.text(language, f"language.{lang}") for lang in entry.languages)
     hours = _esc(entry.hours.get(language))
-    lines.append(f"  🕒 {hours} · " + translator.text(language, _TEXTS["languages"],
-                                                      {"languages": spoken}))
+    lines.append(
+        f"  🕒 {hours} · " + translator.text(language, _TEXTS["languages"], {"languages": spoken})
+    )
     if entry.address is not None:
         lines.append(f"  📍 {_esc(entry.address.get(language))}")
     day = entry.last_checked.strftime("%d.%m.%Y")
@@ -256,8 +263,9 @@ def _entry_text(entry: Entry, language: str, translator: Translates, example: bo
     return "\n".join(lines)
 
 
-def directory_text(directory: Directory, region: str | None, language: str,
-                   translator: Translates) -> str:
+def directory_text(
+    directory: Directory, region: str | None, language: str, translator: Translates
+) -> str:
     """Ready HTML for the help flow's region screen.
 
     ``region`` is a value of ``flows/lists/regions.yaml`` (the help flow's answer ``region``), or

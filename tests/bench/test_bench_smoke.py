@@ -18,19 +18,50 @@ ROOT = Path(__file__).resolve().parents[2]
 POSITIVE = {
     "bare": ["startup_seconds"],
     "real": ["startup_seconds"],
-    "bare.saturated": ["updates_per_second", "cpu_seconds_per_1000_updates", "latency_ms_p50",
-                       "latency_ms_p95", "latency_ms_p99"],
-    "real.saturated": ["updates_per_second", "cpu_seconds_per_1000_updates", "latency_ms_p50",
-                       "latency_ms_p95", "latency_ms_p99"],
-    "bare.paced": ["updates_per_second", "cpu_seconds_per_1000_updates", "latency_ms_p50",
-                   "latency_ms_p95", "latency_ms_p99", "peak_rss_mib"],
-    "real.paced": ["updates_per_second", "cpu_seconds_per_1000_updates", "latency_ms_p50",
-                   "latency_ms_p95", "latency_ms_p99", "peak_rss_mib"],
+    "bare.saturated": [
+        "updates_per_second",
+        "cpu_seconds_per_1000_updates",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "latency_ms_p99",
+    ],
+    "real.saturated": [
+        "updates_per_second",
+        "cpu_seconds_per_1000_updates",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "latency_ms_p99",
+    ],
+    "bare.paced": [
+        "updates_per_second",
+        "cpu_seconds_per_1000_updates",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "latency_ms_p99",
+        "peak_rss_mib",
+    ],
+    "real.paced": [
+        "updates_per_second",
+        "cpu_seconds_per_1000_updates",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "latency_ms_p99",
+        "peak_rss_mib",
+    ],
     "real.quick_exit": ["messages", "api_calls", "delete_calls", "ms_to_last_delete"],
-    "real.idle_sessions": ["sessions", "rss_before_mib", "rss_live_mib", "rss_after_expiry_mib",
-                           "rss_after_expiry_vs_before", "wiped_by_idle_sweep"],
-    "vault": ["stored_per_second_1_recipient", "stored_per_second_3_recipients",
-              "decrypt_export_seconds"],
+    "real.idle_sessions": [
+        "sessions",
+        "rss_before_mib",
+        "rss_live_mib",
+        "rss_after_expiry_mib",
+        "rss_after_expiry_vs_before",
+        "wiped_by_idle_sweep",
+    ],
+    "vault": [
+        "stored_per_second_1_recipient",
+        "stored_per_second_3_recipients",
+        "decrypt_export_seconds",
+    ],
 }
 
 
@@ -45,7 +76,11 @@ def test_smoke_mode_completes_and_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--quiet", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(out.read_text(encoding="utf-8"))

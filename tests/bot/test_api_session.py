@@ -33,11 +33,15 @@ from aiogram.types import (
 
 from bot.api_session import BotApiSession, EditScreen
 
-KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[
-    [InlineKeyboardButton(text="🆘 <b>Мне опасно</b>", callback_data="t:AbC-_9:0")],
-    [InlineKeyboardButton(text="Шығу", callback_data="x"),
-     InlineKeyboardButton(text="Site", url="https://example.org/?a=1&b=%20")],
-])
+KEYBOARD = InlineKeyboardMarkup(
+    inline_keyboard=[
+        [InlineKeyboardButton(text="🆘 <b>Мне опасно</b>", callback_data="t:AbC-_9:0")],
+        [
+            InlineKeyboardButton(text="Шығу", callback_data="x"),
+            InlineKeyboardButton(text="Site", url="https://example.org/?a=1&b=%20"),
+        ],
+    ]
+)
 
 METHODS: list[TelegramMethod[Any]] = [
     SendMessage(chat_id=42, text="Здравствуйте & <i>добро</i> пожаловать", reply_markup=KEYBOARD),
@@ -49,18 +53,29 @@ METHODS: list[TelegramMethod[Any]] = [
     GetUpdates(offset=0, timeout=10, allowed_updates=["message", "callback_query"]),
     # Not used by the bot, but they exercise the conversions: a default inside a nested object,
     # a date.
-    AnswerInlineQuery(inline_query_id="1", results=[InlineQueryResultArticle(
-        id="a", title="t", input_message_content=InputTextMessageContent(message_text="x"))]),
-    BanChatMember(chat_id=-100, user_id=5,
-                  until_date=datetime.datetime(2030, 1, 2, tzinfo=datetime.UTC)),
+    AnswerInlineQuery(
+        inline_query_id="1",
+        results=[
+            InlineQueryResultArticle(
+                id="a", title="t", input_message_content=InputTextMessageContent(message_text="x")
+            )
+        ],
+    ),
+    BanChatMember(
+        chat_id=-100, user_id=5, until_date=datetime.datetime(2030, 1, 2, tzinfo=datetime.UTC)
+    ),
 ]
 INLINE = METHODS[-2]
 
 
 def _bot() -> Bot:
     # The defaults the bot runs with (bot.app.build_app): resolved into every call.
-    return Bot("1:TEST", default=DefaultBotProperties(
-        parse_mode="HTML", protect_content=True, link_preview_is_disabled=True))
+    return Bot(
+        "1:TEST",
+        default=DefaultBotProperties(
+            parse_mode="HTML", protect_content=True, link_preview_is_disabled=True
+        ),
+    )
 
 
 def _form_fields(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
@@ -87,7 +102,9 @@ def test_defaults_are_resolved_into_the_body() -> None:
     assert sent["parse_mode"] == "HTML"
     assert sent["protect_content"] is True
     assert sent["reply_markup"]["inline_keyboard"][0][0] == {
-        "text": "🆘 <b>Мне опасно</b>", "callback_data": "t:AbC-_9:0"}
+        "text": "🆘 <b>Мне опасно</b>",
+        "callback_data": "t:AbC-_9:0",
+    }
 
 
 def test_a_nested_default_that_is_unset_keeps_aiogram_form() -> None:
@@ -126,6 +143,15 @@ def test_a_screen_edit_answer_is_checked_but_not_rebuilt() -> None:
     answer = session.check_response(bot, screen, 200, json.dumps({"ok": True, "result": edited}))
     assert answer.result == edited
     with pytest.raises(TelegramBadRequest, match="not modified"):
-        session.check_response(bot, screen, 400, json.dumps({
-            "ok": False, "error_code": 400,
-            "description": "Bad Request: message is not modified"}))
+        session.check_response(
+            bot,
+            screen,
+            400,
+            json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is not modified",
+                }
+            ),
+        )

@@ -12,17 +12,31 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60,
-                          env={**base, **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, **(env or {})},
+        cwd=cwd,
+    )
 
 
 @pytest.mark.parametrize(
     "args",
-    [("-m", "bot", "--help"), ("-m", "bot", "run", "--help"), ("-m", "bot", "sandbox", "--help"),
-     ("-m", "flows", "--help"), ("-m", "flows", "check", "--help"), ("-m", "caseworker", "--help"),
-     ("dev.py", "--help")],
+    [
+        ("-m", "bot", "--help"),
+        ("-m", "bot", "run", "--help"),
+        ("-m", "bot", "sandbox", "--help"),
+        ("-m", "flows", "--help"),
+        ("-m", "flows", "check", "--help"),
+        ("-m", "caseworker", "--help"),
+        ("dev.py", "--help"),
+    ],
 )
 def test_help_prints_usage_and_starts_nothing(args: tuple[str, ...]) -> None:
     result = run(*args)
@@ -39,8 +53,12 @@ def test_a_wrong_setting_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_a_bad_recipient_key_is_one_clear_line(tmp_path: Path) -> None:
-    env = {"BOT_TOKEN": "123456:TEST", "BOT_API_BASE": "http://127.0.0.1:9",
-           "REPORT_RECIPIENTS": "srk1-x25519:not-a-key", "VAULT_PATH": str(tmp_path / "v.db")}
+    env = {
+        "BOT_TOKEN": "123456:TEST",
+        "BOT_API_BASE": "http://127.0.0.1:9",
+        "REPORT_RECIPIENTS": "srk1-x25519:not-a-key",
+        "VAULT_PATH": str(tmp_path / "v.db"),
+    }
     result = run("-m", "bot", "run", env=env, cwd=tmp_path)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("configuration error")]

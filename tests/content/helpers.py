@@ -49,6 +49,7 @@ def render(state: State, directory: Directory | None = None) -> str:
     if "directory" in screen.shows:
         region = answers_of(state, "help").get("region")
         assert region is None or isinstance(region, str)
-        params["directory"] = directory_text(directory or example(), region, state.locale,
-                                             translator())
+        params["directory"] = directory_text(
+            directory or example(), region, state.locale, translator()
+        )
     return translator().text(state.locale, screen.text, params)

@@ -26,18 +26,41 @@ REGIONS = [o.value for o in load_lists(EXAMPLE_FILE.parent / "lists")["regions"]
 NATIONAL_NUMBERS = ("111", "112", "102", "103", "150")
 
 
-@pytest.mark.parametrize("number", [
-    "+7 701 234 56 78", "+7 727 250 00 00", "+7 7172 00 00 00", "+7 72138 2 12 34",
-    "+7 800 080 12 34", "111", "112", "150", "1414",
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+7 701 234 56 78",
+        "+7 727 250 00 00",
+        "+7 7172 00 00 00",
+        "+7 72138 2 12 34",
+        "+7 800 080 12 34",
+        "111",
+        "112",
+        "150",
+        "1414",
+    ],
+)
 def test_phone_pattern_accepts(number: str) -> None:
     assert PHONE_RE.match(number)
 
 
-@pytest.mark.parametrize("number", [
-    "+77012345678", "8 701 234 56 78", "+7 (701) 234-56-78", "+7 701 2345678", "+7 495 123 45 67",
-    "+7 7172 000 000", "11", "12345", "0111", "+7 701 234 56 78 ", "tel:111", "+7 701 234 56 7",
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+77012345678",
+        "8 701 234 56 78",
+        "+7 (701) 234-56-78",
+        "+7 701 2345678",
+        "+7 495 123 45 67",
+        "+7 7172 000 000",
+        "11",
+        "12345",
+        "0111",
+        "+7 701 234 56 78 ",
+        "tel:111",
+        "+7 701 234 56 7",
+    ],
+)
 def test_phone_pattern_refuses(number: str) -> None:
     assert not PHONE_RE.match(number)
 
@@ -54,8 +77,9 @@ def test_example_is_marked_as_an_example_and_valid() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("region", [*REGIONS, None])
-def test_every_region_resolves_to_at_least_the_national_numbers(region: str | None,
-                                                                lang: str) -> None:
+def test_every_region_resolves_to_at_least_the_national_numbers(
+    region: str | None, lang: str
+) -> None:
     for directory in (Directory(), load_directory(EXAMPLE_FILE)):
         shown = visible_text(directory_text(directory, region, lang, translator()))
         for number in NATIONAL_NUMBERS:
@@ -104,7 +128,9 @@ def test_a_good_file_renders_escaped_with_its_checked_day(tmp_path: Path) -> Non
 
 def test_errors_name_the_file_the_entry_and_the_fault(tmp_path: Path) -> None:
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    path = write(tmp_path, f"""
+    path = write(
+        tmp_path,
+        f"""
 entries:
   - region: karaganda
     name: Bad phone
@@ -129,7 +155,8 @@ entries:
     phone: "111"
     languages: [ru]
     last_checked: 2026-03-01
-""")
+""",
+    )
     with pytest.raises(DirectoryError) as caught:
         load_directory(path)
     problems = caught.value.problems
@@ -143,11 +170,14 @@ entries:
     assert directory_problems(path) == [f"directory: {p}" for p in problems]
 
 
-@pytest.mark.parametrize("body, fault", [
-    ("entries: [", "not valid YAML"),
-    ("- just a list", "expected a mapping"),
-    ("entries: []\nextra: 1", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "body, fault",
+    [
+        ("entries: [", "not valid YAML"),
+        ("- just a list", "expected a mapping"),
+        ("entries: []\nextra: 1", "unknown key"),
+    ],
+)
 def test_malformed_files(tmp_path: Path, body: str, fault: str) -> None:
     with pytest.raises(DirectoryError, match=fault):
         load_directory(write(tmp_path, body))
@@ -157,16 +187,19 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     assert directory_problems(tmp_path / "nope.yaml")[0].startswith("directory: nope.yaml: ")
 
 
-def test_the_checker_validates_the_configured_directory(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_checker_validates_the_configured_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write(tmp_path, "entries:\n  - region: astana\n")
     monkeypatch.setenv("DIRECTORY_FILE", str(path))
     assert any(p.startswith("directory: my-directory.yaml: entry 1") for p in check())
 
 
 def test_too_many_entries_for_one_region(tmp_path: Path) -> None:
-    one = ("  - {region: astana, name: X, phone: '111', hours: '24/7', languages: [ru], "
-           "last_checked: 2026-01-01}\n")
+    one = (
+        "  - {region: astana, name: X, phone: '111', hours: '24/7', languages: [ru], "
+        "last_checked: 2026-01-01}\n"
+    )
     with pytest.raises(DirectoryError, match=r"astana' shows 7 entries.*keep it to 6"):
         load_directory(write(tmp_path, "entries:\n" + one * 7))
     national = one.replace("region: astana", "region: national")
@@ -177,13 +210,17 @@ def test_too_many_entries_for_one_region(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_fullest_region_still_fits_in_one_message(tmp_path: Path, lang: str) -> None:
-    entry = (f"  - region: astana\n    name: '{'Н' * 120}'\n"
-             "    phones: ['+7 7172 00 00 00', '+7 7172 00 00 01', '+7 701 000 00 00', '1414']\n"
-             f"    hours: '{'Ч' * 80}'\n    languages: [kk, ru, en]\n"
-             f"    address: '{'А' * 160}'\n    last_checked: 2026-01-01\n")
+    entry = (
+        f"  - region: astana\n    name: '{'Н' * 120}'\n"
+        "    phones: ['+7 7172 00 00 00', '+7 7172 00 00 01', '+7 701 000 00 00', '1414']\n"
+        f"    hours: '{'Ч' * 80}'\n    languages: [kk, ru, en]\n"
+        f"    address: '{'А' * 160}'\n    last_checked: 2026-01-01\n"
+    )
     national = entry.replace("region: astana", "region: national")
     directory = load_directory(write(tmp_path, "entries:\n" + entry * 4 + national * 2))
-    screen = translator().text(lang, "help.directory.text",
-                               {"directory": directory_text(directory, "astana", lang,
-                                                            translator())})
+    screen = translator().text(
+        lang,
+        "help.directory.text",
+        {"directory": directory_text(directory, "astana", lang, translator())},
+    )
     assert len(visible_text(screen)) + NOTICE_ROOM <= MESSAGE_CHARS

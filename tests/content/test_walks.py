@@ -48,7 +48,8 @@ def walk(lang: str) -> dict[str, State]:
         state = queue.popleft()
         for key in keys(book(), state):
             if key.action in (Action.EXIT, Action.SUBMIT, Action.SET_LANGUAGE) or (
-                    key.kind == "nav" and key.value in (Nav.EXIT, Nav.LANGUAGE)):
+                key.kind == "nav" and key.value in (Nav.EXIT, Nav.LANGUAGE)
+            ):
                 continue
             nxt = step(book(), state, Press(key.index)).state
             assert nxt.screen is not None
@@ -86,8 +87,9 @@ def test_danger_from_the_menu_in_one_tap(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_help_region_picker_shows_region_then_national_numbers(lang: str) -> None:
-    state = press(State(locale=lang, screen=HOME), key_to(State(locale=lang, screen=HOME),
-                                                          "help.start"))
+    state = press(
+        State(locale=lang, screen=HOME), key_to(State(locale=lang, screen=HOME), "help.start")
+    )
     state = press(state, key_to(state, "help.region"))
     region_keys = [k for k in keys(book(), state) if k.kind == "option"]
     assert len(region_keys) == 20
@@ -111,8 +113,9 @@ def test_help_region_picker_shows_region_then_national_numbers(lang: str) -> Non
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_plan_checklist_lives_in_the_session_only(lang: str) -> None:
-    state = press(State(locale=lang, screen=HOME), key_to(State(locale=lang, screen=HOME),
-                                                          "plan.start"))
+    state = press(
+        State(locale=lang, screen=HOME), key_to(State(locale=lang, screen=HOME), "plan.start")
+    )
     state = press(state, key_to(state, "plan.list"))
     options = [k for k in keys(book(), state) if k.kind == "option"]
     assert len(options) == 7 and not any(k.checked for k in options)
@@ -137,16 +140,22 @@ def test_plan_checklist_lives_in_the_session_only(lang: str) -> None:
 @pytest.mark.parametrize("answer", ["selfcheck.yes", "selfcheck.sometimes", "selfcheck.no"])
 @pytest.mark.parametrize("lang", LANGS)
 def test_selfcheck_records_nothing_and_ends_in_validation(lang: str, answer: str) -> None:
-    state = press(State(locale=lang, screen=HOME), key_to(State(locale=lang, screen=HOME),
-                                                          "selfcheck.start"))
+    state = press(
+        State(locale=lang, screen=HOME), key_to(State(locale=lang, screen=HOME), "selfcheck.start")
+    )
     state = press(state, key_labelled(state, "selfcheck.begin"))
     path = []
     while state.screen != "selfcheck.result":
         path.append(state.screen)
         visible_text(render(state))
         state = press(state, key_labelled(state, answer))
-    assert path == ["selfcheck.control", "selfcheck.isolation", "selfcheck.money",
-                    "selfcheck.threats", "selfcheck.violence"]
+    assert path == [
+        "selfcheck.control",
+        "selfcheck.isolation",
+        "selfcheck.money",
+        "selfcheck.threats",
+        "selfcheck.violence",
+    ]
     assert dict(state.answers) == {}
     targets = {k.target for k in keys(book(), state)}
     assert {"help.start", DANGER} <= targets
@@ -172,4 +181,5 @@ def test_each_flow_walked_from_its_start(flow: str, lang: str) -> None:
                 seen.add(nxt.screen)
                 queue.append(nxt)
     assert seen >= {r for r in content_screens() if book().flow_of(r) == flow} - {
-        "safety.exit_info"}  # exit_info belongs to the digital walk too, reached from danger
+        "safety.exit_info"
+    }  # exit_info belongs to the digital walk too, reached from danger

@@ -14,10 +14,10 @@ import pytest
 
 from bot.app import App, build_app
 from bot.config import Settings
-from bot.emulator.client import Emulator, SimUser
 from bot.logs import install_scrubbing
 from bot.startup import open_desk
 from storage import generate_keypair
+from telegram_emulator.client import Emulator, SimUser
 
 
 class FakeClock:

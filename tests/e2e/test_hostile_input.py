@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.client import SimUser, other_bot
+from telegram_emulator.client import SimUser, other_bot
 from tests.e2e.conftest import Harness, bot_texts, open_menu
 
 

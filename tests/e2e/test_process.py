@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from bot.emulator.client import Emulator, SimUser
 from bot.sandbox import run_sandbox
+from telegram_emulator.client import Emulator, SimUser
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ from aiogram.types import Update
 
 from bot.config import Settings
 from bot.conversation import WIPE_WORKERS
-from bot.emulator.client import SimUser
 from bot.render import QuickExit
+from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Harness, bot_texts
 
 GOODBYE = {"en": "Have a good day!", "ru": "Хорошего дня!", "kk": "Күніңіз сәтті өтсін!"}

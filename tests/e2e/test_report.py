@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.emulator.client import SimUser
 from caseworker.cli import main as console
 from storage import VaultReader, open_envelope
 from storage.keys import Passphrase, insecure_argon2_params, write_private_key_file
+from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker, Harness, bot_texts, open_menu, tap
 
 STORY_1 = "He took my passport and my salary card in March."

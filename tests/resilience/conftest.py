@@ -26,8 +26,8 @@ from aiogram.methods.base import TelegramType
 
 from bot.app import App
 from bot.config import Settings
-from bot.emulator.client import Emulator, SimUser
 from storage import generate_keypair
+from telegram_emulator.client import Emulator, SimUser
 from tests.e2e.conftest import Caseworker, FakeClock, running_bot
 
 # Error answers the bot is built to expect and handle (an edit that changes nothing).
@@ -148,8 +148,10 @@ def _info_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 def reporting(tmp_path: Path, caseworkers: list[Caseworker]) -> Settings:
     """Settings with reporting on: a vault in ``tmp_path`` sealed to both caseworkers."""
-    return Settings(report_recipients=",".join(c.public for c in caseworkers),
-                    vault_path=tmp_path / "reports.sqlite3")
+    return Settings(
+        report_recipients=",".join(c.public for c in caseworkers),
+        vault_path=tmp_path / "reports.sqlite3",
+    )
 
 
 async def at_menu(r: Rig, lang: str = "en", **user: Any) -> SimUser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.emulator.client import SimUser
+from telegram_emulator.client import SimUser
 
 Settle = Callable[[], Awaitable[None]]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.client import SimUser
+from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import Rig, at_menu, reporting, rig, texts
 from tests.resilience.flows import BEFORE_STORY, SEND, THANKS, draft_report
@@ -18,6 +18,7 @@ from tests.resilience.flows import BEFORE_STORY, SEND, THANKS, draft_report
 RIGHT_NOW = "Right now"  # the first line of the screen behind the menu's first button
 SORRY = "something went wrong"
 GOODBYE = "Have a good day!"
+
 
 def screens(user: SimUser, first_line: str) -> int:
     """How many visible bot messages show the screen that starts with ``first_line``."""

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.emulator.client import SimGroup, SimUser, other_bot
 from flows.engine import (
     Command,
     Event,
@@ -36,6 +35,7 @@ from flows.engine import (
 )
 from flows.loader import Book
 from flows.schema import LANGUAGES
+from telegram_emulator.client import SimGroup, SimUser, other_bot
 from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import Rig, reporting, rig
 from tests.resilience.screens import every_screen
@@ -44,21 +44,46 @@ from tests.resilience.screens import every_screen
 # message that is gone or is hers (a forged press names any message), so the screen is sent anew.
 # A group message reaching a bot that already left: it tries to leave again and is told no.
 # A location the wipe already took (she typed "exit" just before sharing it) cannot be deleted again.
-HANDLED = ("message to edit not found", "message can't be edited", "bot is not a member",
-           "message to delete not found")
+HANDLED = (
+    "message to edit not found",
+    "message can't be edited",
+    "bot is not a member",
+    "message to delete not found",
+)
 MENU = {"en": "Hello 🌿", "ru": "Здравствуйте", "kk": "Сәлеметсіз"}
 GOODBYE = {"en": "Have a good day!", "ru": "Хорошего дня!", "kk": "Күніңіз сәтті өтсін!"}
 EXAMPLES = 150
 
 INJECTIONS = (
-    "<b>{m}</b>", "[x](tg://user?id=1) {m}", "<a href=\"tg://user?id=1\">{m}</a>", "&amp;{m}&lt;",
-    "<script>{m}</script>", "*{m}* _{m}_ `{m}`", "<tg-spoiler>{m}</tg-spoiler>", "{m}</i></b>",
-    "\u202e{m}\u200f", "{m}\x00\x07\x1b[31m", "👩‍👩‍👧‍👦{m}🏳️‍🌈", "{m}&#x1F600;&nbsp;",
+    "<b>{m}</b>",
+    "[x](tg://user?id=1) {m}",
+    '<a href="tg://user?id=1">{m}</a>',
+    "&amp;{m}&lt;",
+    "<script>{m}</script>",
+    "*{m}* _{m}_ `{m}`",
+    "<tg-spoiler>{m}</tg-spoiler>",
+    "{m}</i></b>",
+    "\u202e{m}\u200f",
+    "{m}\x00\x07\x1b[31m",
+    "👩‍👩‍👧‍👦{m}🏳️‍🌈",
+    "{m}&#x1F600;&nbsp;",
 )
 COMMANDS = (
-    "/start", "/start deep-link-payload", "/start@emulated_bot", "/menu now", "/language x",
-    "/back 1 2 3", "/help", "/report", "/unknown_command arg", "/" + "a" * 64, "/", "/ menu",
-    "/menu@other_bot", "/MENU", "/bаck",  # the last with a Cyrillic а
+    "/start",
+    "/start deep-link-payload",
+    "/start@emulated_bot",
+    "/menu now",
+    "/language x",
+    "/back 1 2 3",
+    "/help",
+    "/report",
+    "/unknown_command arg",
+    "/" + "a" * 64,
+    "/",
+    "/ menu",
+    "/menu@other_bot",
+    "/MENU",
+    "/bаck",  # the last with a Cyrillic а
 )
 CONTENT = ("photo", "document", "voice", "sticker", "location", "contact")
 FOREIGN = ("group", "channel", "other_bot")
@@ -67,12 +92,25 @@ texts = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=60),
     st.sampled_from(["", " ", "\n", "\u200f", "\u202e", "\ufeff", "exit", "ВЫХОД", "шығу!"]),
-    st.integers(4000, 100_000).map(lambda n: ("ж" * n)),
+    st.integers(4000, 100_000).map(lambda n: "ж" * n),
 )
 callback_data = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(["t:", "t:x", "t:AAAAAAAA:0", "t:AAAAAAAA:-1", "t:AAAAAAAA:99999", "x",
-                     "x:1", "t:" + "A" * 200, "t::", "t:n:i", ":::"]),
+    st.sampled_from(
+        [
+            "t:",
+            "t:x",
+            "t:AAAAAAAA:0",
+            "t:AAAAAAAA:-1",
+            "t:AAAAAAAA:99999",
+            "x",
+            "x:1",
+            "t:" + "A" * 200,
+            "t::",
+            "t:n:i",
+            ":::",
+        ]
+    ),
 )
 actions = st.one_of(
     st.tuples(st.just("text"), texts),
@@ -258,10 +296,16 @@ def test_hostile_updates_at_every_screen_never_break_the_bot(
         def run(coro: Coroutine[Any, Any, None]) -> None:
             loop.run_until_complete(coro)
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-        @given(screen=st.integers(0, len(arena.states) - 1),
-               burst=st.lists(actions, min_size=1, max_size=16))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(
+            screen=st.integers(0, len(arena.states) - 1),
+            burst=st.lists(actions, min_size=1, max_size=16),
+        )
         def example(screen: int, burst: list[tuple[str, Any]]) -> None:
             async def go() -> None:
                 arena.r.api.failures.clear()
@@ -290,14 +334,24 @@ def test_the_engine_never_raises_and_state_stays_valid(
     engine_book: Book, engine_states: list[State], data: st.DataObject
 ) -> None:
     state = data.draw(st.sampled_from(engine_states))
-    events = data.draw(st.lists(st.one_of(
-        st.just(Start()),
-        st.builds(Command, st.one_of(st.sampled_from(["menu", "language", "back", "unknown"]),
-                                     st.text(max_size=20))),
-        st.builds(Press, st.integers(-5, 60)),
-        st.builds(Text, texts),
-        st.builds(Media, st.text(max_size=12)),
-    ), max_size=40))
+    events = data.draw(
+        st.lists(
+            st.one_of(
+                st.just(Start()),
+                st.builds(
+                    Command,
+                    st.one_of(
+                        st.sampled_from(["menu", "language", "back", "unknown"]),
+                        st.text(max_size=20),
+                    ),
+                ),
+                st.builds(Press, st.integers(-5, 60)),
+                st.builds(Text, texts),
+                st.builds(Media, st.text(max_size=12)),
+            ),
+            max_size=40,
+        )
+    )
     for event in events:
         outcome = step(engine_book, state, event)
         state = outcome.state

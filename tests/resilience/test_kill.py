@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.client import Emulator, SimUser
 from storage import VaultReader, open_envelope
+from telegram_emulator.client import Emulator, SimUser
 from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import texts
 from tests.resilience.flows import SEND, THANKS, draft_report, start_in_english
@@ -54,8 +54,14 @@ class BotProcess:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=self.folder, env=self.env,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=self.folder,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
         # Serving once it polls: the first getUpdates reaches the emulator.

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.client import SimUser
 from storage import VaultReader, open_envelope
+from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import reporting, rig, texts
 from tests.resilience.flows import AFTER_STORY, BEFORE_STORY, SEND, THANKS
@@ -57,6 +57,7 @@ async def walk(user: SimUser, labels: tuple[str, ...]) -> None:
     for label, following in itertools.pairwise(labels):
         shown = screen(user)
         await user.press(label, timeout=90)
+
         def ready(shown: tuple[int, str] = shown, following: str = following) -> bool:
             return screen(user) != shown and following in user.buttons
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from bot.emulator.client import SimUser
+from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import at_menu, reporting, rig, texts
 from tests.resilience.flows import SEND, THANKS, draft_report

@@ -14,13 +14,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
-from bot.emulator.clock import Clock
-from bot.emulator.faults import FaultPlan
-from bot.emulator.fixtures import command_entities, user_object
-from bot.emulator.methods import BotApi
-from bot.emulator.server import ApiCall, ApiServer
-from bot.emulator.state import Button, ChangeListener, Chat, StoredMessage
-from bot.emulator.world import Alert, World
+from telegram_emulator.clock import Clock
+from telegram_emulator.faults import FaultPlan
+from telegram_emulator.fixtures import command_entities, user_object
+from telegram_emulator.methods import BotApi
+from telegram_emulator.server import ApiCall, ApiServer
+from telegram_emulator.state import Button, ChangeListener, Chat, StoredMessage
+from telegram_emulator.world import Alert, World
 
 
 class SettleTimeout(TimeoutError):

@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.errors import ApiError
-from bot.emulator.faults import Fault, FaultPlan
-from bot.emulator.methods import METHODS, BotApi
-from bot.emulator.params import Params, normalise
+from telegram_emulator.errors import ApiError
+from telegram_emulator.faults import Fault, FaultPlan
+from telegram_emulator.methods import METHODS, BotApi
+from telegram_emulator.params import Params, normalise
 
 log = logging.getLogger(__name__)
 

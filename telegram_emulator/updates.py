@@ -12,7 +12,7 @@ import itertools
 from collections import deque
 from typing import Any
 
-from bot.emulator.errors import ApiError
+from telegram_emulator.errors import ApiError
 
 # Telegram's default when allowed_updates was never given (or given as an empty list).
 ALL_UPDATE_TYPES = frozenset(

@@ -1,8 +1,9 @@
 """The Bot API methods the emulator implements, with Telegram's rules and error texts.
 
-Each method takes :class:`~bot.emulator.params.Params` and returns the ``result`` value or raises
-:class:`~bot.emulator.errors.ApiError`. :data:`METHODS` maps lower-cased names (Telegram matches
-method names case-insensitively) to canonical names; anything not listed is a 404.
+Each method takes :class:`~telegram_emulator.params.Params` and returns the ``result`` value or
+raises :class:`~telegram_emulator.errors.ApiError`. :data:`METHODS` maps lower-cased names
+(Telegram matches method names case-insensitively) to canonical names; anything not listed is a
+404.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.emulator.errors import bad_request, forbidden
-from bot.emulator.fixtures import chat_full_info, message_object
-from bot.emulator.params import Params, parse_markup, parse_text
-from bot.emulator.state import DELETE_WINDOW_SECONDS, Chat, StoredMessage
-from bot.emulator.world import Alert, World
+from telegram_emulator.errors import bad_request, forbidden
+from telegram_emulator.fixtures import chat_full_info, message_object
+from telegram_emulator.params import Params, parse_markup, parse_text
+from telegram_emulator.state import DELETE_WINDOW_SECONDS, Chat, StoredMessage
+from telegram_emulator.world import Alert, World
 
 Method = Callable[["BotApi", Params], Awaitable[Any]]
 

@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from bot.emulator.errors import bad_request
 from flows.markup import MarkupError, Parsed, parse_html, utf16_len
+from telegram_emulator.errors import bad_request
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64

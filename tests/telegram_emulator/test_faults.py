@@ -10,8 +10,8 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import Message
 from aiogram.utils.backoff import BackoffConfig
 
-from bot.emulator import Emulator, SimUser
-from tests.emulator.conftest import polling
+from telegram_emulator import Emulator, SimUser
+from tests.telegram_emulator.conftest import polling
 
 FAST_BACKOFF = BackoffConfig(min_delay=0.05, max_delay=0.1, factor=1.5, jitter=0.0)
 

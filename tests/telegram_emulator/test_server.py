@@ -7,8 +7,8 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramUnauthorizedError
 
-from bot.emulator import Emulator
-from tests.emulator.conftest import TOKEN
+from telegram_emulator import Emulator
+from tests.telegram_emulator.conftest import TOKEN
 
 
 async def test_get_me_is_a_real_bot_user(bot: Bot) -> None:

@@ -8,9 +8,9 @@ from aiogram import Bot, Dispatcher, F
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.emulator import Emulator
-from bot.emulator.terminal import TerminalChat
-from tests.emulator.conftest import polling
+from telegram_emulator import Emulator
+from telegram_emulator.terminal import TerminalChat
+from tests.telegram_emulator.conftest import polling
 
 
 def exit_bot(bot: Bot, emu: Emulator) -> Dispatcher:

@@ -10,7 +10,7 @@ import itertools
 import secrets
 from typing import Any
 
-from bot.emulator.state import Chat, StoredMessage
+from telegram_emulator.state import Chat, StoredMessage
 
 
 class Ids:

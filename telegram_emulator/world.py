@@ -1,8 +1,8 @@
 """Everything the emulated Telegram knows, and how users change it.
 
-The server's Bot API methods (:mod:`bot.emulator.methods`) and the simulated users
-(:mod:`bot.emulator.client`) both work on one :class:`World`: chats and their messages, the update
-queue, uploaded files, open callback queries, the clock.
+The server's Bot API methods (:mod:`telegram_emulator.methods`) and the simulated users
+(:mod:`telegram_emulator.client`) both work on one :class:`World`: chats and their messages, the
+update queue, uploaded files, open callback queries, the clock.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.clock import Clock
-from bot.emulator.fixtures import (
+from telegram_emulator.clock import Clock
+from telegram_emulator.fixtures import (
     Ids,
     bot_user,
     inaccessible_message_object,
@@ -20,8 +20,8 @@ from bot.emulator.fixtures import (
     titled_chat_object,
     user_object,
 )
-from bot.emulator.state import Chat, ChatState, StoredMessage
-from bot.emulator.updates import UpdateQueue
+from telegram_emulator.state import Chat, ChatState, StoredMessage
+from telegram_emulator.updates import UpdateQueue
 
 
 @dataclass

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import pytest
 from aiogram import Bot, Dispatcher
 
-from bot.emulator import Emulator
+from telegram_emulator import Emulator
 
 TOKEN = "123456:TEST-token"
 

@@ -15,8 +15,8 @@ from aiogram.types import (
     Message,
 )
 
-from bot.emulator import Emulator, SettleTimeout
-from tests.emulator.conftest import polling
+from telegram_emulator import Emulator, SettleTimeout
+from tests.telegram_emulator.conftest import polling
 
 
 async def test_offset_confirms_and_unconfirmed_updates_come_again(bot: Bot, emu: Emulator) -> None:

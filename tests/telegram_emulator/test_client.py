@@ -15,8 +15,8 @@ from aiogram.types import (
     Message,
 )
 
-from bot.emulator import Emulator, StoredMessage
-from tests.emulator.conftest import polling
+from telegram_emulator import Emulator, StoredMessage
+from tests.telegram_emulator.conftest import polling
 
 
 async def test_every_kind_of_user_message_parses_in_aiogram(bot: Bot, emu: Emulator) -> None:

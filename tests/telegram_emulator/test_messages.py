@@ -7,7 +7,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.emulator import Emulator, SimUser
+from telegram_emulator import Emulator, SimUser
 
 
 def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:

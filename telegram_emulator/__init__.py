@@ -2,16 +2,16 @@
 
 It serves the real aiogram stack over loopback HTTP with Telegram's response shapes and limits,
 keeps every chat as its user would see it, injects faults on cue and logs no message content.
-See :class:`bot.emulator.client.Emulator` for the API.
+See :class:`telegram_emulator.client.Emulator` for the API.
 """
 
 from __future__ import annotations
 
-from bot.emulator.client import Emulator, LoopbackSession, SettleTimeout, SimGroup, SimUser
-from bot.emulator.clock import Clock
-from bot.emulator.faults import Fault, FaultPlan
-from bot.emulator.server import ApiCall
-from bot.emulator.state import StoredMessage
+from telegram_emulator.client import Emulator, LoopbackSession, SettleTimeout, SimGroup, SimUser
+from telegram_emulator.clock import Clock
+from telegram_emulator.faults import Fault, FaultPlan
+from telegram_emulator.server import ApiCall
+from telegram_emulator.state import StoredMessage
 
 __all__ = [
     "ApiCall",

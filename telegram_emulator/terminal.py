@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.emulator.client import Emulator, SettleTimeout, SimUser
-from bot.emulator.state import ChangeKind, StoredMessage
+from telegram_emulator.client import Emulator, SettleTimeout, SimUser
+from telegram_emulator.state import ChangeKind, StoredMessage
 
 HELP = (
     "Type to chat. N presses button N, /command sends a command, "
