@@ -108,7 +108,7 @@ def test_screen_without_quick_exit_and_without_way_back(tmp_path: Path) -> None:
         (
             {**OK_TEXTS, "main.page.text": "Domestic violence help\nmore"},
             set(),
-            "the first line reveals the topic",
+            "reveal the topic",
         ),
         ({**OK_TEXTS, "main.menu.go": "y" * 70}, set(), "keep labels within 64"),
     ],
