@@ -15,7 +15,8 @@ from pathlib import Path
 
 from flows.catalog import LOCALES_DIR, MALFORMED, placeholders, read_catalog
 from flows.directory import directory_problems
-from flows.discretion import REVEALING, revealing_words
+from flows.discretion import REVEALING as REVEALING  # re-exported: the word lists live there
+from flows.discretion import revealing_words
 from flows.engine import NAV_LABELS, State, keys
 from flows.loader import CONTENT_DIR, HOME, LANGUAGE, Book, FlowErrors, load_book, screen_targets
 from flows.markup import MarkupError, visible_text
