@@ -148,7 +148,9 @@ class ReportDesk:
         if len(data) > self.max_attachment_bytes:
             return Notice(TOO_BIG, mb)
         token = secrets.token_hex(4)
-        attachment = Attachment(kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data)
+        attachment = Attachment(
+            kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
+        )
         session.attach(token, clean_attachment(attachment))
         return token
 
