@@ -19,6 +19,7 @@ from aiogram.types import Message
 
 from bot import incidents
 from bot.config import Settings
+from bot.evidence import clean_attachment
 from bot.render import language_of
 from bot.sessions import Session
 from flows.catalog import N_, Translator
@@ -147,9 +148,10 @@ class ReportDesk:
         if len(data) > self.max_attachment_bytes:
             return Notice(TOO_BIG, mb)
         token = secrets.token_hex(4)
-        session.attach(
-            token, Attachment(kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data)
+        attachment = Attachment(
+            kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
         )
+        session.attach(token, clean_attachment(attachment))
         return token
 
     def review(self, session: Session) -> str:

@@ -29,7 +29,13 @@ def report_record(opened: Opened, *, with_attachments: bool) -> dict[str, Any]:
     report = opened.report
     attachments = []
     for a in report.attachments:
-        item: dict[str, Any] = {"kind": a.kind, "mime": a.mime, "name": a.name, "size": len(a.data)}
+        item: dict[str, Any] = {
+            "kind": a.kind,
+            "mime": a.mime,
+            "name": a.name,
+            "size": len(a.data),
+            "cleaned": a.cleaned,
+        }
         if with_attachments:
             item["data"] = base64.b64encode(a.data).decode("ascii")
         attachments.append(item)

@@ -51,6 +51,13 @@ def safe_filename(index: int, attachment: Attachment) -> str:
     return f"{index:02d}-{name}"
 
 
+def metadata_note(attachment: Attachment) -> str:
+    """Whether the bot removed the file's identifying metadata before sealing it."""
+    if attachment.cleaned:
+        return "metadata removed by the bot (location, device, times); pixels as sent"
+    return "kept as sent: may still hold location, device, author or times"
+
+
 def render_report(row: StoredReport, report: Report, written: dict[int, Path] | None = None) -> str:
     """A report as text for the terminal."""
     lines = [
@@ -80,4 +87,5 @@ def render_report(row: StoredReport, report: Report, written: dict[int, Path] | 
                 f"    {safe_filename(index, attachment)}  {clean(attachment.kind)}  "
                 f"{clean(attachment.mime)}  {human_size(len(attachment.data))}{where}"
             )
+            lines.append(f"      {metadata_note(attachment)}")
     return "\n".join(lines)

@@ -1,18 +1,22 @@
 """The content checker behind ``python -m flows check``.
 
 Finds what would hurt a user: a button leading nowhere, a screen nobody can reach or leave, a
-screen without the quick exit, a text Telegram would refuse, a first line that gives the topic away
-in a notification, or a translation that is missing, empty or fuzzy.
+screen without the quick exit, a text Telegram would refuse, a title or second line that gives the
+topic away in a notification or the chat list (``flows/discretion.py``), a sentence too long to
+follow, or a translation that is missing, empty or fuzzy.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 from flows.catalog import LOCALES_DIR, MALFORMED, placeholders, read_catalog
 from flows.directory import directory_problems
+from flows.discretion import REVEALING as REVEALING  # re-exported: the word lists live there
+from flows.discretion import revealing_words
 from flows.engine import NAV_LABELS, State, keys
 from flows.loader import CONTENT_DIR, HOME, LANGUAGE, Book, FlowErrors, load_book, screen_targets
 from flows.markup import MarkupError, visible_text
@@ -29,59 +33,9 @@ MAX_LABEL_CHARS = 64
 # Room kept for the one-line notice the bot may put above a screen ("Please use the buttons").
 NOTICE_ROOM = 300
 
-# Words that must not stand in the first line of a message: it shows in notification previews and
-# in the chat list, on a phone an abuser may see. Lower-case stems, matched as substrings.
-REVEALING = {
-    "en": (
-        "violen",
-        "abus",
-        "police",
-        "rape",
-        "assault",
-        "victim",
-        "shelter",
-        "crisis",
-        "danger",
-        "beat",
-        "report",
-        "112",
-        "102",
-        "111",
-    ),
-    "ru": (
-        "насил",
-        "избие",
-        "побо",
-        "полиц",
-        "изнасил",
-        "жертв",
-        "угроз",
-        "опасн",
-        "убежищ",
-        "кризис",
-        "абьюз",
-        "заявлен",
-        "агресс",
-        "112",
-        "102",
-        "111",
-    ),
-    "kk": (
-        "зорлық",
-        "зомбылық",
-        "полиция",
-        "қорлау",
-        "қауіп",
-        "құрбан",
-        "дағдарыс",
-        "баспана",
-        "соққы",
-        "шабуыл",
-        "112",
-        "102",
-        "111",
-    ),
-}
+# The longest sentence a screen may have, in words, in any language: a frightened reader on a
+# small screen loses the thread of a long one.
+MAX_SENTENCE_WORDS = 25
 
 
 def check(content: Path = CONTENT_DIR, locales: Path = LOCALES_DIR, root: Path = ROOT) -> list[str]:
@@ -219,6 +173,7 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
                 string,
                 is_label=msgid in labels,
                 is_message=msgid in texts or msgid in code_texts,
+                is_screen=msgid in texts,
             )
     for msgid, by_lang in sorted(templates.items()):
         names = {lang: placeholders(t) for lang, t in by_lang.items()}
@@ -232,7 +187,14 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
 
 
 def _text_limits(
-    po: str, lang: str, msgid: str, string: str, *, is_label: bool, is_message: bool
+    po: str,
+    lang: str,
+    msgid: str,
+    string: str,
+    *,
+    is_label: bool,
+    is_message: bool,
+    is_screen: bool = False,
 ) -> list[str]:
     problems: list[str] = []
     try:
@@ -250,11 +212,48 @@ def _text_limits(
                 f"{po}: msgid '{msgid}' is {len(shown)} characters; with room for a "
                 f"notice it exceeds Telegram's {MESSAGE_CHARS}"
             )
-        first = shown.strip().split("\n", 1)[0].casefold()
-        revealing = [w for w in REVEALING[lang] if w in first]
-        if revealing:
-            problems.append(
-                f"{po}: msgid '{msgid}': the first line reveals the topic in a "
-                f"notification ({', '.join(revealing)}): {first[:60]!r}"
-            )
+        problems += _discretion_problems(po, lang, msgid, shown, lines=2 if is_screen else 1)
+        problems += _sentence_problems(po, msgid, shown)
     return problems
+
+
+def _discretion_problems(po: str, lang: str, msgid: str, shown: str, *, lines: int) -> list[str]:
+    """A screen's title and the line after it show in the chat list: neither may reveal the topic.
+    A notice the code sends stands above a screen, or inside one: its first line is checked."""
+    revealing = revealing_words(lang, shown, lines)
+    if not revealing:
+        return []
+    first = shown.strip().split("\n", 1)[0].casefold()
+    return [
+        f"{po}: msgid '{msgid}': the first lines reveal the topic in a notification or the "
+        f"chat list ({', '.join(revealing)}): {first[:60]!r}"
+    ]
+
+
+def _sentence_problems(po: str, msgid: str, shown: str) -> list[str]:
+    """Every sentence (or line of a list) short enough to follow."""
+    return [
+        f"{po}: msgid '{msgid}': a sentence of {count} words, keep them within "
+        f"{MAX_SENTENCE_WORDS}: {sentence[:60]!r}"
+        for sentence, count in sentences(shown)
+        if count > MAX_SENTENCE_WORDS
+    ]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_WORD = re.compile(r"[^\W_][\w'’-]*")
+
+
+def sentences(shown: str) -> list[tuple[str, int]]:
+    """Each sentence of ``shown`` with its number of words; a line of a list counts as one."""
+    found = []
+    for line in shown.splitlines():
+        for sentence in _SENTENCE_END.split(line.strip()):
+            if sentence:
+                found.append((sentence, len(_WORD.findall(sentence))))
+    return found
+
+
+def word_count(shown: str) -> int:
+    """Words in ``shown``: runs of letters or digits (emoji and punctuation are not words)."""
+    return len(_WORD.findall(shown))

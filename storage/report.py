@@ -76,18 +76,25 @@ def id_prefix(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file the survivor attached. `kind` is photo, document or voice."""
+    """A file the survivor attached. `kind` is photo, document or voice.
+
+    `cleaned` says the bot removed identifying metadata (location, device, times, text tags) from
+    the file before sealing it; false means the file is exactly as she sent it.
+    """
 
     kind: str
     mime: str
     name: str
     data: bytes = field(repr=False)
+    cleaned: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ATTACHMENT_KINDS:
             raise InvalidReport(f"attachment kind must be one of {sorted(ATTACHMENT_KINDS)}")
         if not isinstance(self.data, bytes):
             raise InvalidReport("attachment data must be bytes")
+        if not isinstance(self.cleaned, bool):
+            raise InvalidReport("attachment 'cleaned' must be true or false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +152,7 @@ def encode_report(report: Report) -> bytes:
                 "mime": a.mime,
                 "name": a.name,
                 "data": base64.b64encode(a.data).decode("ascii"),
+                "cleaned": a.cleaned,
             }
             for a in report.attachments
         ],
@@ -182,9 +190,17 @@ def decode_report(payload: bytes) -> Report:
         raise BadPayload(f"report payload: {exc}") from exc
 
 
+_ATTACHMENT_FIELDS = frozenset({"kind", "mime", "name", "data"})
+
+
 def _decode_attachment(item: Any) -> Attachment:
-    if not isinstance(item, dict) or set(item) != {"kind", "mime", "name", "data"}:
+    # `cleaned` arrived in November 2026; a report sealed before then has none, and its files were
+    # never cleaned, so its absence reads as false.
+    if not isinstance(item, dict) or set(item) - {"cleaned"} != _ATTACHMENT_FIELDS:
         raise BadPayload("report payload: malformed attachment")
+    cleaned = item.get("cleaned", False)
+    if not isinstance(cleaned, bool):
+        raise BadPayload("report payload: attachment 'cleaned' is not true or false")
     try:
         data = base64.b64decode(_expect_str(item["data"]), validate=True)
     except binascii.Error as exc:
@@ -194,6 +210,7 @@ def _decode_attachment(item: Any) -> Attachment:
         mime=_expect_str(item["mime"]),
         name=_expect_str(item["name"]),
         data=data,
+        cleaned=cleaned,
     )
 
 

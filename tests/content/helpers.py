@@ -12,7 +12,18 @@ from flows.engine import State, answers_of
 from flows.loader import Book, load_book
 
 # The flows this content owns; "main" holds the menu entries that lead to them.
-CONTENT_FLOWS = ("safety", "help", "rights", "plan", "digital", "selfcheck", "about")
+CONTENT_FLOWS = (
+    "safety",
+    "help",
+    "rights",
+    "plan",
+    "life",
+    "situations",
+    "friend",
+    "digital",
+    "selfcheck",
+    "about",
+)
 LANGS = ("kk", "ru", "en")
 DANGER = "safety.danger"
 # Telegram's limit is 4096; the checker keeps room for a one-line notice. A phone screen is far

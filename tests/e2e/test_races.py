@@ -17,11 +17,11 @@ GOODBYE = "Have a good day!"
 
 async def to_evidence(harness: object) -> object:
     user = await open_menu(harness, "en")  # type: ignore[arg-type]
-    for label in ("📝 Tell us what happened", "I understand, continue", "Next ➡️"):
+    for label in ("📝 Tell us what happened", "I understand, continue", "Yes, I'm safe now"):
         await tap(harness, user, label)  # type: ignore[arg-type]
+    await tap(harness, user, "Next ➡️")  # type: ignore[arg-type]
     for _ in range(4):
         await tap(harness, user, "Prefer not to say")  # type: ignore[arg-type]
-    await tap(harness, user, "Yes, I'm safe now")  # type: ignore[arg-type]
     await tap(harness, user, "Next ➡️")  # type: ignore[arg-type]
     return user
 

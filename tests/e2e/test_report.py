@@ -25,6 +25,8 @@ async def file_a_report(harness: Harness) -> SimUser:
     await tap(harness, user, "📝 Tell us what happened")
     assert bot_texts(user)[-1].startswith("Before you start")
     await tap(harness, user, "I understand, continue")
+    assert bot_texts(user)[-1].startswith("Step 1 of 9")  # "are you safe?" comes first
+    await tap(harness, user, "Yes, I'm safe now")
     await tap(harness, user, "Physical: hitting, pushing, choking")
     await tap(harness, user, "Economic: money, documents, housing")
     await tap(harness, user, "Next ➡️")
@@ -32,7 +34,7 @@ async def file_a_report(harness: Harness) -> SimUser:
     await tap(harness, user, "Almaty (city)")
     await tap(harness, user, "Husband or partner")
     await tap(harness, user, "Children saw or heard it")
-    await tap(harness, user, "Yes, I'm safe now")
+    assert bot_texts(user)[-1].startswith("Step 7 of 9")
     await user.send(STORY_1)
     await harness.settle()
     await user.send(STORY_2)
@@ -50,7 +52,7 @@ async def file_a_report(harness: Harness) -> SimUser:
     await tap(harness, user, "Save and continue")
     review = bot_texts(user)[-1]
     assert "Physical: hitting, pushing, choking, Economic: money, documents, housing" in review
-    assert "Almaty (city)" in review and "2 file(s)" in review
+    assert "Almaty (city)" in review and "Files: 2" in review
     assert STORY_1 not in review and CONTACT not in review  # her words never shown again
     # Her words and files left the chat as soon as they were captured.
     visible = " ".join(m.text or "" for m in user.visible)
@@ -62,13 +64,29 @@ async def file_a_report(harness: Harness) -> SimUser:
 
 
 async def skip_to_safe_now(harness: Harness) -> SimUser:
-    """A report begun in English, every question up to "safe now" skipped."""
+    """A report begun in English, at its first question: "are you safe now?"."""
     user = await open_menu(harness, "en")
     await tap(harness, user, "📝 Tell us what happened")
     await tap(harness, user, "I understand, continue")
+    return user
+
+
+async def skip_to_story(harness: Harness) -> SimUser:
+    """A report begun in English, safe now, every choice up to her story skipped."""
+    user = await skip_to_safe_now(harness)
+    await tap(harness, user, "Yes, I'm safe now")
     await tap(harness, user, "Next ➡️")
     for _ in range(4):
         await tap(harness, user, "Prefer not to say")
+    assert bot_texts(user)[-1].startswith("Step 7 of 9")
+    return user
+
+
+async def skip_to_evidence(harness: Harness) -> SimUser:
+    """A report begun in English, at the evidence step with nothing written."""
+    user = await skip_to_story(harness)
+    await tap(harness, user, "Next ➡️")
+    assert bot_texts(user)[-1].startswith("Step 8 of 9")
     return user
 
 
@@ -104,9 +122,10 @@ async def test_report_is_sealed_and_each_caseworker_reads_exactly_what_she_sent(
             "story": f"{STORY_1}\n\n{STORY_2}",
             "contact": CONTACT,
         }
-        assert [(a.kind, a.mime, a.data) for a in report.attachments] == [
-            ("photo", "image/jpeg", PHOTO),
-            ("document", "application/pdf", PDF),
+        # Neither file parses as an image: both kept exactly as sent, and marked so.
+        assert [(a.kind, a.mime, a.data, a.cleaned) for a in report.attachments] == [
+            ("photo", "image/jpeg", PHOTO, False),
+            ("document", "application/pdf", PDF, False),
         ]
     # And through the caseworker's own console, with her key file and passphrase.
     key, secret = key_file(tmp_path, caseworkers[0], "cw")
@@ -198,6 +217,7 @@ async def test_exit_discards_the_draft(reporting: Harness) -> None:
     user = await open_menu(reporting, "kk")
     await tap(reporting, user, "📝 Не болғанын айту")
     await tap(reporting, user, "Түсінікті, жалғастыру")
+    await tap(reporting, user, "Иә, қазір қауіпсізбін")
     await tap(reporting, user, "Физикалық: ұру, итеру, тұншықтыру")
     await user.send("шығу")
     await reporting.settle()
@@ -210,15 +230,15 @@ async def test_not_safe_now_shows_emergency_numbers_first(reporting: Harness) ->
     await tap(reporting, user, "No, I'm not safe")
     text = bot_texts(user)[-1]
     assert "112" in text and "102" in text
-    await tap(reporting, user, "Continue the report")
-    assert bot_texts(user)[-1].startswith("Step 7 of 8")
+    assert bot_texts(user)[-1].startswith("Your safety first")
+    await tap(reporting, user, "Continue")
+    assert bot_texts(user)[-1].startswith("Step 2 of 9")
 
 
 async def test_a_failed_store_keeps_the_draft_and_says_so(reporting: Harness) -> None:
     desk = reporting.app.dp["desk"]
     await desk.close()  # the disk goes away under the bot
-    user = await skip_to_safe_now(reporting)
-    await tap(reporting, user, "Yes, I'm safe now")
+    user = await skip_to_story(reporting)
     await user.send("words")
     await reporting.settle()
     await tap(reporting, user, "Next ➡️")
@@ -231,9 +251,7 @@ async def test_a_failed_store_keeps_the_draft_and_says_so(reporting: Harness) ->
 
 
 async def test_files_over_the_limit_are_not_downloaded_or_kept(reporting: Harness) -> None:
-    user = await skip_to_safe_now(reporting)
-    await tap(reporting, user, "Yes, I'm safe now")
-    await tap(reporting, user, "Next ➡️")
+    user = await skip_to_evidence(reporting)
     for i in range(8):
         await user.send_photo(b"\x89PNG photo %d" % i)
         await reporting.settle()

@@ -108,7 +108,7 @@ def test_screen_without_quick_exit_and_without_way_back(tmp_path: Path) -> None:
         (
             {**OK_TEXTS, "main.page.text": "Domestic violence help\nmore"},
             set(),
-            "the first line reveals the topic",
+            "reveal the topic",
         ),
         ({**OK_TEXTS, "main.menu.go": "y" * 70}, set(), "keep labels within 64"),
     ],
@@ -156,3 +156,53 @@ def test_unbalanced_braces_are_found_even_when_every_language_has_them(tmp_path:
 def test_a_msgid_nothing_uses_is_reported(tmp_path: Path) -> None:
     write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.old.text": "Old words"})
     assert any("'main.old.text' is used by no flow and no code" in p for p in run(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "stems"),
+    [
+        ("en", "If you decide to leave\n\nPlan where you will go.", "leav"),
+        ("en", "If the phone is watched\n\nThink first.", "watched"),
+        ("en", "Protective order\n\nIssued by the police.", "police, protect"),
+        ("en", "Right now\n\nCall 112 or 102 (police).", "police, 112, 102"),
+        ("ru", "Защитное предписание\n\nВот как это работает.", "предписан"),
+        ("ru", "Если решите уйти\n\nПродумайте дорогу.", "уйти"),
+        ("kk", "Кетуді шешсеңіз\n\nЖолды ойластырыңыз.", "кету"),
+        ("kk", "Дәлелдерді сақтау\n\nКейін көмектеседі.", "дәлел"),
+    ],
+)
+def test_an_indiscreet_title_or_second_line_is_found(
+    tmp_path: Path, lang: str, text: str, stems: str
+) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": text}, only=lang)
+    problems = [p for p in run(tmp_path) if f"locales/{lang}/" in p and "reveal the topic" in p]
+    assert len(problems) == 1 and f"({stems})" in problems[0], problems
+
+
+def test_neutral_titles_and_harmless_lookalikes_pass(tmp_path: Path) -> None:
+    texts = {
+        **OK_TEXTS,
+        # "Safety" is not "danger", an ID card is not a witness, a fate is not a court; and the
+        # third line may name what the screen is about.
+        "main.page.text": "Қауіпсіздік жоспары\n\nЖеке куәлік пен ақша.\n\nПолицияға 102.",
+    }
+    write(tmp_path, MENU.replace("{extra}", ""), texts, only="kk")
+    assert run(tmp_path) == []
+
+
+def test_a_notice_the_code_sends_is_checked_on_its_first_line_only(tmp_path: Path) -> None:
+    from flows.check import _discretion_problems
+
+    notice = "Added: 2 of 5.\nCall 111 if you need to talk."
+    assert _discretion_problems("po", "en", "common.x", notice, lines=1) == []
+    assert _discretion_problems("po", "en", "common.x", notice, lines=2) != []
+
+
+def test_a_sentence_over_25_words_is_found(tmp_path: Path) -> None:
+    long = " ".join(["word"] * 26) + ". Short one."
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": f"Title\n\n{long}"})
+    problems = [p for p in run(tmp_path) if "a sentence of 26 words" in p]
+    assert len(problems) == 3  # kk, ru and en
+    ok = " ".join(["word"] * 25) + ".\n• a list line is its own sentence"
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": f"Title\n\n{ok}"})
+    assert run(tmp_path) == []

@@ -8,16 +8,16 @@ from telegram_emulator.client import SimUser
 
 Settle = Callable[[], Awaitable[None]]
 
-# From the main menu (English) to the review screen, with her story typed at step 6.
+# From the main menu (English) to the review screen, with her story typed at step 7.
 BEFORE_STORY = (
     "📝 Tell us what happened",
     "I understand, continue",
+    "Yes, I'm safe now",
     "Next ➡️",
     "Prefer not to say",
     "Prefer not to say",
     "Prefer not to say",
     "Prefer not to say",
-    "Yes, I'm safe now",
 )
 AFTER_STORY = ("Next ➡️", "Next ➡️", "No, don't contact me")
 SEND = "✅ Send"

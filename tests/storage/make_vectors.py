@@ -47,7 +47,12 @@ def main() -> None:
             "text": "Сәлеметсіз бе. Мен қауіпсіз емеспін.\nЗдравствуйте, мне нужна помощь.",
         },
         received_day="2025-03-08",
-        attachments=[Attachment(kind="photo", mime="image/jpeg", name="фото.jpg", data=bytes(300))],
+        attachments=[
+            Attachment(
+                kind="photo", mime="image/jpeg", name="фото.jpg", data=bytes(300), cleaned=True
+            ),
+            Attachment(kind="voice", mime="audio/ogg", name="voice.ogg", data=bytes(40)),
+        ],
     )
     cases: list[dict[str, Any]] = []
 
@@ -194,6 +199,38 @@ def main() -> None:
         unknown_kem,
         "Tampered",
         "KEM 0x0010 is not allowed in v1",
+    )
+
+    # A payload sealed before attachments carried `cleaned`: it reads as false (FORMAT.md).
+    rid8 = ReportId.new()
+    legacy_json = (
+        b'{"answers":{},"attachments":[{"data":"AAAA","kind":"document",'
+        b'"mime":"application/pdf","name":"a.pdf"}],"language":"ru","received_day":"2026-01-05"}'
+    )
+    legacy = Report(
+        language="ru",
+        answers={},
+        received_day="2026-01-05",
+        attachments=[
+            Attachment(kind="document", mime="application/pdf", name="a.pdf", data=bytes(3))
+        ],
+    )
+    success(
+        "attachment-without-cleaned-reads-as-false",
+        "x25519-a",
+        rid8,
+        seal_padded(pad(legacy_json), rid8, [keys["x25519-a"].public]),
+        legacy,
+    )
+    rid9 = ReportId.new()
+    not_bool = legacy_json.replace(b'"name":"a.pdf"', b'"cleaned":"yes","name":"a.pdf"')
+    failure(
+        "cleaned-not-a-boolean",
+        "x25519-a",
+        rid9,
+        seal_padded(pad(not_bool), rid9, [keys["x25519-a"].public]),
+        "BadPayload",
+        "'cleaned' MUST be a JSON boolean",
     )
 
     rid4 = ReportId.new()

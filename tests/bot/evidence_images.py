@@ -1,0 +1,83 @@
+"""Small images with identifying metadata, made with Pillow, for the evidence-cleaning tests."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import ExifTags, Image, PngImagePlugin
+
+GPS = {1: "N", 2: (43.0, 14.0, 2.4), 3: "E", 4: (76.0, 53.0, 10.2)}
+OWNER = "Aigerim Sultanova"
+
+
+def picture(width: int = 64, height: int = 48) -> Image.Image:
+    """A picture with detail in every pixel, so any re-encoding would show."""
+    image = Image.new("RGB", (width, height))
+    image.putdata(
+        [(x * 4 % 256, y * 5 % 256, (x * y) % 256) for y in range(height) for x in range(width)]
+    )
+    return image
+
+
+def camera_exif(orientation: int = 6) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Samsung"
+    exif[ExifTags.Base.Model] = "SM-A515F"
+    exif[ExifTags.Base.Artist] = OWNER
+    exif[ExifTags.Base.DateTime] = "2026:11:03 22:15:30"
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.IFD.GPSInfo] = GPS
+    return exif
+
+
+def jpeg_with_gps(*, progressive: bool = False, trailer: bytes = b"") -> bytes:
+    """A phone photo as sent "as a file": EXIF with GPS, XMP, a comment, an IPTC block."""
+    buffer = io.BytesIO()
+    picture().save(
+        buffer,
+        "JPEG",
+        quality=90,
+        progressive=progressive,
+        exif=camera_exif(),
+        xmp=f"<x:xmpmeta><dc:creator>{OWNER}</dc:creator></x:xmpmeta>".encode(),
+        comment=OWNER.encode(),
+    )
+    data = buffer.getvalue()
+    iptc = b"Photoshop 3.0\x00" + b"8BIM\x04\x04\x00\x00\x00\x00\x00\x10" + OWNER.encode()[:16]
+    app13 = b"\xff\xed" + (len(iptc) + 2).to_bytes(2, "big") + iptc
+    return data[:2] + app13 + data[2:] + trailer
+
+
+def png_with_text() -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", OWNER)
+    info.add_itxt("Location", "43.234, 76.887")
+    buffer = io.BytesIO()
+    picture().save(buffer, "PNG", pnginfo=info, exif=camera_exif(1))
+    return buffer.getvalue()
+
+
+def webp_with_exif() -> bytes:
+    buffer = io.BytesIO()
+    picture().save(
+        buffer,
+        "WEBP",
+        lossless=False,
+        quality=80,
+        exif=camera_exif(1),
+        xmp=f"<x:xmpmeta>{OWNER}</x:xmpmeta>".encode(),
+    )
+    return buffer.getvalue()
+
+
+def pixels(data: bytes) -> bytes:
+    """The decoded pixels of an image."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB").tobytes()
+
+
+def metadata(data: bytes) -> tuple[dict[int, object], dict[int, object], dict[str, object]]:
+    """(EXIF tags, GPS tags, Pillow's info) of an image."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.getexif()
+        return dict(exif), dict(exif.get_ifd(ExifTags.IFD.GPSInfo)), dict(image.info)
