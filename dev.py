@@ -23,7 +23,15 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".installed"
-CHECKED_PACKAGES = ["bot", "flows", "storage", "caseworker", "bench", "telegram_emulator"]
+CHECKED_PACKAGES = [
+    "bot",
+    "flows",
+    "storage",
+    "caseworker",
+    "bench",
+    "telegram_emulator",
+    "tests",
+]
 
 
 def _say(text: str) -> None:
@@ -60,6 +68,7 @@ def test(args: list[str]) -> int:
     """Lint, type-check, check the content, then the whole test suite (pytest last)."""
     steps = [
         ("lint (ruff)", [str(PYTHON), "-m", "ruff", "check", "."]),
+        ("format (ruff)", [str(PYTHON), "-m", "ruff", "format", "--check", "."]),
         ("type check (mypy)", [str(PYTHON), "-m", "mypy", *_existing(CHECKED_PACKAGES)]),
         ("content check", [str(PYTHON), "-m", "flows", "check"]),
     ]

@@ -78,7 +78,7 @@ def key_file(tmp_path: Path, caseworker: Caseworker, name: str) -> tuple[Path, P
     write_private_key_file(
         key,
         caseworker.key,
-        Passphrase("correct horse battery staple"),  # type: ignore[arg-type]
+        Passphrase("correct horse battery staple"),
         params=insecure_argon2_params(),
     )
     return key, secret
@@ -92,7 +92,7 @@ async def test_report_is_sealed_and_each_caseworker_reads_exactly_what_she_sent(
     rows = VaultReader(db).list_rows()
     assert len(rows) == 1
     for caseworker in caseworkers:
-        report = open_envelope(rows[0].envelope, rows[0].id, caseworker.key)  # type: ignore[arg-type]
+        report = open_envelope(rows[0].envelope, rows[0].id, caseworker.key)
         assert report.language == "en"
         assert report.answers == {
             "forms": ["physical", "economic"],

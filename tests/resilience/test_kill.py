@@ -143,7 +143,7 @@ def stories(vault: Path, caseworkers: list[Caseworker]) -> list[str]:
     out: list[str] = []
     with VaultReader(vault) as reader:
         for row in reader.list_rows():
-            opened = [open_envelope(row.envelope, row.id, c.key) for c in caseworkers]  # type: ignore[arg-type]
+            opened = [open_envelope(row.envelope, row.id, c.key) for c in caseworkers]
             assert opened[0] == opened[1]
             story = opened[0].answers["story"]
             assert isinstance(story, str)
