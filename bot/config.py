@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.envfile import ENV_FILE, read_env_file
+
 TELEGRAM_API = "https://api.telegram.org"
 # Inside the checkout, so the bot runs the same from any working directory.
 DEFAULT_VAULT = Path(__file__).resolve().parent.parent / "var" / "reports.sqlite3"
@@ -46,20 +48,6 @@ class Settings:
     log_level: str = "WARNING"
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of a ``.env`` file; ``#`` comments and blank lines are skipped."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    return values
-
-
 def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
     raw = env.get(key)
     if raw is None or raw == "":
@@ -75,7 +63,7 @@ def _number(env: Mapping[str, str], key: str, default: float, low: float, high: 
 
 def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Settings from ``env`` (default: the environment) over ``env_file`` (default ``.env``)."""
-    merged = read_env_file(env_file or Path(".env"))
+    merged = read_env_file(env_file or ENV_FILE)
     merged.update(os.environ if env is None else env)
     token = merged.get("BOT_TOKEN") or None
     if token is not None and not TOKEN_RE.match(token):
