@@ -6,9 +6,13 @@ import argparse
 import asyncio
 import gc
 import sys
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:  # imported for real only after the collector is off (see serve)
+    from storage.vault import CrashHook
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     if args.command == "run" and settings.bot_token:
-        return _run(settings)
+        return serve(settings)
     if args.command == "run":
         print(
             "No BOT_TOKEN set: starting the offline sandbox instead (nothing leaves this machine).",
@@ -54,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     return asyncio.run(run_sandbox(settings))
 
 
-def _run(settings: Settings) -> int:
+def serve(settings: Settings, *, crash_hook: CrashHook | None = None) -> int:
+    """Run the bot against Telegram until stopped; the process exit status.
+
+    ``crash_hook`` is for tests only (``bench/bot_under_test.py``), never set from settings.
+    """
     # No collection while start-up builds the ~280,000 objects that live as long as the process
     # (aiogram's types, the flows): each full pass walked all of them, ~0.3 s of every start.
     # bot.startup.freeze_startup_heap freezes them and turns the collector back on.
@@ -62,7 +70,7 @@ def _run(settings: Settings) -> int:
     from bot.startup import start
 
     try:
-        return asyncio.run(start(settings))
+        return asyncio.run(start(settings, crash_hook=crash_hook))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -78,11 +78,6 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     idle_minutes = _number(merged, "IDLE_MINUTES", 15, 1, 24 * 60)
-    # Test-only, not an operator setting: the benchmark (docs/performance.md) needs sessions to
-    # expire within seconds to measure memory after the idle wipe. Overrides IDLE_MINUTES.
-    idle_seconds = _number(merged, "IDLE_SECONDS_FOR_BENCHMARK", 0, 1, 3600)
-    if idle_seconds:
-        idle_minutes = idle_seconds / 60
     return Settings(
         bot_token=token,
         bot_api_base=base.rstrip("/"),

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings, read_env_file
+from bot.config import ConfigError, load_settings
+from bot.startup import open_desk
+from flows.envfile import read_env_file
+from storage import generate_keypair
 
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:
@@ -42,3 +45,24 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     assert read_env_file(env_file) == {"IDLE_MINUTES": "5", "EXIT_MESSAGE": "none"}
     settings = load_settings({"IDLE_MINUTES": "7"}, env_file=env_file)
     assert settings.idle_minutes == 7 and settings.exit_message == "none"
+
+
+async def test_no_operator_setting_reaches_the_test_only_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark's seconds-long idle time and the tests' kill switch are command-line
+    arguments of ``bench.bot_under_test`` only: in .env or the environment they do nothing."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("IDLE_SECONDS_FOR_BENCHMARK=2\nTEST_ONLY_KILL_VAULT_AT=sealed\n")
+    monkeypatch.setenv("TEST_ONLY_KILL_VAULT_AT", "sealed")
+    key = generate_keypair("mlkem768x25519").public.text
+    settings = load_settings(
+        {"REPORT_RECIPIENTS": key, "VAULT_PATH": str(tmp_path / "v.sqlite3")}, env_file=env_file
+    )
+    assert settings.idle_minutes == 15
+    desk = await open_desk(settings)
+    assert desk is not None
+    try:
+        assert desk.vault._crash_hook is None
+    finally:
+        await desk.close()

@@ -4,8 +4,9 @@ Invariant 7: a report is acknowledged only after its transaction committed, and 
 report survives the process dying at any moment. After a restart the bot serves again and the
 vault passes SQLite's integrity check.
 
-The kill points inside the vault use the documented test-only hook ``TEST_ONLY_KILL_VAULT_AT``
-(see ``bot/startup.py``); the others are plain ``SIGKILL`` from outside.
+The kill points inside the vault use the test-only seam ``python -m bench.bot_under_test
+--kill-vault-at`` (the real bot with a crash hook no setting can switch on); the others are plain
+``SIGKILL`` from outside.
 """
 
 from __future__ import annotations
@@ -47,17 +48,16 @@ class BotProcess:
             "VAULT_PATH": str(folder / "vault" / "reports.sqlite3"),
             "LOG_LEVEL": "INFO",
         }
-        if kill_at:
-            self.env["TEST_ONLY_KILL_VAULT_AT"] = kill_at
+        # The same bot as ``python -m bot run``; the kill hook only on the test seam's command line.
+        self.command = ["-m", "bench.bot_under_test", "--kill-vault-at", kill_at] if kill_at else []
+        self.command = self.command or ["-m", "bot", "run"]
         self.proc: asyncio.subprocess.Process | None = None
         self.stderr = b""
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "run",
+            *self.command,
             cwd=self.folder,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
