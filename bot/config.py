@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flows.envfile import ENV_FILE, read_env_file
 
@@ -48,6 +49,26 @@ class Settings:
     log_level: str = "WARNING"
 
 
+def _api_base(raw: str) -> str:
+    """``BOT_API_BASE`` checked the way the HTTP client will read it, so a malformed one stops
+    the bot here, in one line, and not later in a traceback that prints the URL with the token."""
+    expected = "BOT_API_BASE must be an http(s) URL such as https://api.telegram.org"
+    try:
+        parts = urlsplit(raw.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ConfigError(f"{expected}, got {raw!r}") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or re.search(r"\s", raw.strip())
+    ):
+        raise ConfigError(f"{expected}, got {raw!r}")
+    return raw.strip().rstrip("/")
+
+
 def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
     raw = env.get(key)
     if raw is None or raw == "":
@@ -68,9 +89,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     token = merged.get("BOT_TOKEN") or None
     if token is not None and not TOKEN_RE.match(token):
         raise ConfigError("BOT_TOKEN does not look like a bot token (digits, colon, letters)")
-    base = merged.get("BOT_API_BASE") or TELEGRAM_API
-    if not re.match(r"^https?://[^\s/]+", base):
-        raise ConfigError(f"BOT_API_BASE must be an http(s) URL, got {base!r}")
+    base = _api_base(merged.get("BOT_API_BASE") or TELEGRAM_API)
     exit_message = merged.get("EXIT_MESSAGE", "goodbye").strip().lower() or "goodbye"
     if exit_message not in ("goodbye", "none"):
         raise ConfigError(f"EXIT_MESSAGE must be 'goodbye' or 'none', got {exit_message!r}")
@@ -80,7 +99,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     idle_minutes = _number(merged, "IDLE_MINUTES", 15, 1, 24 * 60)
     return Settings(
         bot_token=token,
-        bot_api_base=base.rstrip("/"),
+        bot_api_base=base,
         idle_minutes=idle_minutes,
         max_sessions=int(_number(merged, "MAX_SESSIONS", 20_000, 10, 10_000_000)),
         flood_updates=int(_number(merged, "FLOOD_UPDATES", 40, 31, 10_000)),

@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import traceback
+from types import TracebackType
 from typing import Any
 
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
@@ -105,3 +107,19 @@ def configure_logging(level: str) -> None:
     root.setLevel(max(number, THIRD_PARTY_LEVEL))
     for name in OUR_LOGGERS:
         logging.getLogger(name).setLevel(number)
+    # Whatever escapes every handler is logged like the rest, never printed raw: Python's own
+    # traceback printer would show the exception's message (a URL with the token, her words).
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda hook: _log_uncaught(
+        hook.exc_type, hook.exc_value, hook.exc_traceback
+    )
+
+
+def _log_uncaught(
+    kind: type[BaseException],
+    exc: BaseException | None,
+    tb: TracebackType | None,
+) -> None:
+    if exc is not None and exc.__traceback__ is None:
+        exc = exc.with_traceback(tb)
+    logging.getLogger("bot").critical("uncaught %s", kind.__name__, exc_info=exc)

@@ -7,6 +7,7 @@ import logging
 
 from bot.app import build_app
 from bot.config import ConfigError, Settings
+from bot.reach import reach_api
 from bot.reports import ReportDesk
 from flows.catalog import Translator
 from flows.loader import load_book
@@ -59,6 +60,7 @@ async def start(settings: Settings, *, crash_hook: CrashHook | None = None) -> i
         freeze_startup_heap()
         log.warning("bot starting (Bot API at %s)", settings.bot_api_base)
         try:
+            await reach_api(app.bot, settings.bot_api_base)
             await app.run(handle_signals=True)
         finally:
             await app.bot.session.close()

@@ -24,6 +24,8 @@ def test_defaults_need_nothing(tmp_path: Path) -> None:
     [
         ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN"),
         ({"BOT_API_BASE": "ftp://x"}, "BOT_API_BASE"),
+        ({"BOT_API_BASE": "http://127.0.0.1:99999"}, "BOT_API_BASE"),
+        ({"BOT_API_BASE": "http://[::1"}, "BOT_API_BASE"),
         ({"IDLE_MINUTES": "soon"}, "IDLE_MINUTES"),
         ({"IDLE_MINUTES": "0"}, "IDLE_MINUTES"),
         ({"FLOOD_UPDATES": "30"}, "FLOOD_UPDATES"),
