@@ -104,9 +104,11 @@ class ReportDesk:
         await self.vault.close()
 
     async def purge_expired(self) -> int:
-        """Purge expired reports, at most once a day (the bot calls this from its sweeper)."""
+        """Purge expired reports, at most once a day; tidy the vault's traces every time (the bot
+        calls this from its sweeper: see :meth:`storage.Vault.tidy`)."""
         today = self.vault.today()
         if self._purged_on == today:
+            await self.vault.tidy()
             return 0
         purged = await self.vault.purge(today)
         self._purged_on = today

@@ -8,6 +8,10 @@
   or in which order reports arrived.
 - `secure_delete=ON` overwrites deleted envelopes; `purge` then truncates the WAL so no copy of a
   purged envelope lingers in it.
+- The WAL is folded into the database and emptied after every report, so it never holds the order
+  in which reports arrived; `tidy` (the bot's sweep) does it again and sets the files' times to
+  the start of the day, so they do not date the last report (docs/threat-model.md says what file
+  times still tell: the inode change time cannot be set).
 
 The bot uses the async `Vault`; the caseworker console uses the sync `VaultReader` (read-only) and
 `purge_file`.
@@ -20,7 +24,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -59,6 +63,8 @@ _INSERT = "INSERT INTO reports (id, received_day, expires_day, envelope) VALUES 
 # The expiry day itself is NOT kept: expires_day is the first day on which the report is gone.
 _PURGE = "DELETE FROM reports WHERE expires_day <= ?"
 _CHECKPOINT = "PRAGMA wal_checkpoint(TRUNCATE)"
+# SQLite's files beside the database: their times are set with the database's.
+_COMPANIONS = ("-wal", "-shm")
 
 Clock = Callable[[], date]
 # Called with "sealed" (before the transaction), "inserted" (inside it, before COMMIT) and
@@ -69,6 +75,17 @@ CrashHook = Callable[[str], None]
 def utc_today() -> date:
     """Today's date in UTC: the default clock. Only the day is ever used."""
     return datetime.now(UTC).date()
+
+
+def blur_file_times(path: Path, day: date) -> None:
+    """Set the access and modification times of the database and its WAL and shared-memory
+    files to the start of ``day`` (UTC): after a write they would give its exact time."""
+    start = datetime.combine(day, time(), tzinfo=UTC).timestamp()
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in _COMPANIONS)):
+        try:
+            os.utime(file, (start, start))
+        except FileNotFoundError:
+            continue  # no WAL yet, or the last connection removed it
 
 
 def _connect_rw(path: Path) -> sqlite3.Connection:
@@ -131,6 +148,7 @@ class Vault:
         self,
         *,
         connection: aiosqlite.Connection,
+        path: Path,
         recipients: Sequence[PublicKey],
         retention_days: int,
         clock: Clock,
@@ -142,6 +160,7 @@ class Vault:
         if retention_days < 1:
             raise VaultError("retention_days must be at least 1")
         self._conn = connection
+        self.path = path
         self._recipients = tuple(recipients)
         self._retention = timedelta(days=retention_days)
         self._clock = clock
@@ -168,6 +187,7 @@ class Vault:
                 await connection.execute(pragma)
             return cls(
                 connection=connection,
+                path=path,
                 recipients=recipients,
                 retention_days=retention_days,
                 clock=clock,
@@ -201,6 +221,9 @@ class Vault:
                 if self._conn.in_transaction:
                     await self._conn.execute("ROLLBACK")
                 raise
+            # Fold the report into the database file and empty the WAL at once: frames left in
+            # the WAL would keep the order in which reports arrived until the next checkpoint.
+            await self._conn.execute(_CHECKPOINT)
         self._checkpoint("committed")
         return report_id
 
@@ -213,8 +236,16 @@ class Vault:
         async with self._lock:
             cursor = await self._conn.execute(_PURGE, (day,))
             deleted = cursor.rowcount
-            await self._conn.execute(_CHECKPOINT)
+        await self.tidy()
         return deleted
+
+    async def tidy(self) -> None:
+        """Fold the WAL into the database, empty it, and set the files' times to the start of
+        today: the bot calls this on every sweep, whether or not anything was written, so the
+        files look the same after a quiet half-minute as after a report."""
+        async with self._lock:
+            await self._conn.execute(_CHECKPOINT)
+            await asyncio.to_thread(blur_file_times, self.path, self._clock())
 
     async def count(self) -> int:
         """Number of stored reports (for health checks; says nothing about content)."""
@@ -257,6 +288,7 @@ def purge_file(path: Path | str, *, today: date) -> int:
         _require_vault(conn, path)
         deleted = conn.execute(_PURGE, (today.isoformat(),)).rowcount
         conn.execute(_CHECKPOINT)
+        blur_file_times(path, today)
         return deleted
     except sqlite3.DatabaseError as exc:
         raise VaultError(f"{path} is not a usable report database: {exc}") from exc
