@@ -40,6 +40,9 @@ class Settings:
     # After a wipe leave one neutral line ("goodbye") or nothing ("none").
     exit_message: str = "goodbye"
     report_recipients: str = ""
+    # The operator's named opt-in to hybrid and X25519 recipient keys side by side (which costs
+    # every report its post-quantum protection): refused otherwise.
+    allow_mixed_recipient_keys: bool = False
     vault_path: Path = DEFAULT_VAULT
     retention_days: int = 90
     # Evidence: each file at most this many MB (Telegram lets bots download up to 20 MB).
@@ -67,6 +70,15 @@ def _api_base(raw: str) -> str:
     ):
         raise ConfigError(f"{expected}, got {raw!r}")
     return raw.strip().rstrip("/")
+
+
+def _yes_no(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw in ("", "no", "false", "0"):
+        return False
+    if raw in ("yes", "true", "1"):
+        return True
+    raise ConfigError(f"{key} must be yes or no, got {raw!r}")
 
 
 def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
@@ -106,6 +118,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         flood_seconds=_number(merged, "FLOOD_SECONDS", 10, 1, 3600),
         exit_message=exit_message,
         report_recipients=merged.get("REPORT_RECIPIENTS", "").strip(),
+        allow_mixed_recipient_keys=_yes_no(merged, "ALLOW_MIXED_RECIPIENT_KEYS"),
         vault_path=Path(merged.get("VAULT_PATH") or DEFAULT_VAULT),
         retention_days=int(_number(merged, "RETENTION_DAYS", 90, 1, 3650)),
         max_attachment_mb=int(_number(merged, "MAX_ATTACHMENT_MB", 10, 1, 20)),

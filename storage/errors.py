@@ -36,6 +36,10 @@ class BadPublicKey(StorageError):
     """A recipient public key (text or file) cannot be parsed."""
 
 
+class MixedKeyKinds(BadPublicKey):
+    """Recipient keys of different kinds (hybrid and X25519) without the operator's opt-in."""
+
+
 class BadKeyFile(StorageError):
     """A private key file is unreadable, malformed, or its contents do not match its public key."""
 

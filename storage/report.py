@@ -157,7 +157,7 @@ def encode_report(report: Report) -> bytes:
 def decode_report(payload: bytes) -> Report:
     """Parse canonical JSON back into a `Report`; any schema fault raises `BadPayload`."""
     try:
-        document = json.loads(payload.decode("utf-8"))
+        document = json.loads(payload.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadPayload("report payload is not UTF-8 JSON") from exc
     if not isinstance(document, dict) or set(document) != {
@@ -180,6 +180,15 @@ def decode_report(payload: bytes) -> Report:
         )
     except InvalidReport as exc:
         raise BadPayload(f"report payload: {exc}") from exc
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two readers must never see two different reports in the same bytes: a repeated key is
+    # ambiguous (one parser keeps the first, another the last), so it is refused.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise BadPayload("report payload: an object repeats a key")
+    return document
 
 
 def _decode_attachment(item: Any) -> Attachment:

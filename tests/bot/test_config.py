@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,28 @@ async def test_no_operator_setting_reaches_the_test_only_overrides(
         assert desk.vault._crash_hook is None
     finally:
         await desk.close()
+
+
+async def test_mixed_recipient_kinds_stop_the_bot_unless_named_and_each_key_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An X25519 key beside hybrid ones would open every report alone: refused at start, unless
+    the operator allows it by name, and then said plainly in the log. Every recipient's
+    fingerprint is logged, for the operator to compare with the caseworker's."""
+    hybrid, classic = generate_keypair("mlkem768x25519"), generate_keypair("x25519")
+    env = {
+        "REPORT_RECIPIENTS": f"{hybrid.public.text},{classic.public.text}",
+        "VAULT_PATH": str(tmp_path / "v.sqlite3"),
+    }
+    with pytest.raises(ConfigError, match="ALLOW_MIXED_RECIPIENT_KEYS"):
+        await open_desk(load_settings(env, env_file=tmp_path / "none"))
+    allowed = load_settings({**env, "ALLOW_MIXED_RECIPIENT_KEYS": "yes"}, tmp_path / "none")
+    with caplog.at_level(logging.WARNING):
+        desk = await open_desk(allowed)
+    assert desk is not None
+    await desk.close()
+    assert f"recipient 1 of 2: mlkem768x25519 key, fingerprint {hybrid.public.fingerprint}" in (
+        caplog.text
+    )
+    assert f"recipient 2 of 2: x25519 key, fingerprint {classic.public.fingerprint}" in caplog.text
+    assert "no report has post-quantum protection" in caplog.text

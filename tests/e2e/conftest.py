@@ -128,7 +128,9 @@ class Caseworker:
 
 @pytest.fixture
 def caseworkers() -> list[Caseworker]:
-    keys = [generate_keypair("mlkem768x25519"), generate_keypair("x25519")]
+    """Two caseworkers with post-quantum hybrid keys (one kind: a mix is refused unless the
+    operator names it, see tests/bot/test_config.py)."""
+    keys = [generate_keypair("mlkem768x25519"), generate_keypair("mlkem768x25519")]
     return [Caseworker(key=k, public=k.public.text) for k in keys]
 
 
