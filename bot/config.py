@@ -47,6 +47,10 @@ class Settings:
     retention_days: int = 90
     # Evidence: each file at most this many MB (Telegram lets bots download up to 20 MB).
     max_attachment_mb: int = 10
+    # The files all unsent drafts may hold in memory together, downloads under way included.
+    evidence_memory_mb: int = 256
+    # The report database may grow to this many MB (the disk's free space is checked too).
+    vault_max_mb: int = 4096
     directory_file: Path | None = None
     organisation: str = ""
     log_level: str = "WARNING"
@@ -109,6 +113,13 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     idle_minutes = _number(merged, "IDLE_MINUTES", 15, 1, 24 * 60)
+    max_attachment_mb = int(_number(merged, "MAX_ATTACHMENT_MB", 10, 1, 20))
+    evidence_memory_mb = int(_number(merged, "EVIDENCE_MEMORY_MB", 256, 1, 1_000_000))
+    if evidence_memory_mb < max_attachment_mb:
+        raise ConfigError(
+            f"EVIDENCE_MEMORY_MB must be at least MAX_ATTACHMENT_MB ({max_attachment_mb}),"
+            f" or no file could ever be taken; got {evidence_memory_mb}"
+        )
     return Settings(
         bot_token=token,
         bot_api_base=base,
@@ -121,7 +132,9 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         allow_mixed_recipient_keys=_yes_no(merged, "ALLOW_MIXED_RECIPIENT_KEYS"),
         vault_path=Path(merged.get("VAULT_PATH") or DEFAULT_VAULT),
         retention_days=int(_number(merged, "RETENTION_DAYS", 90, 1, 3650)),
-        max_attachment_mb=int(_number(merged, "MAX_ATTACHMENT_MB", 10, 1, 20)),
+        max_attachment_mb=max_attachment_mb,
+        evidence_memory_mb=evidence_memory_mb,
+        vault_max_mb=int(_number(merged, "VAULT_MAX_MB", 4096, 1, 10_000_000)),
         directory_file=Path(merged["DIRECTORY_FILE"]) if merged.get("DIRECTORY_FILE") else None,
         organisation=merged.get("ORGANISATION", "").strip(),
         log_level=level,

@@ -52,5 +52,15 @@ class VaultError(StorageError):
     """The report database is missing, not a vault, or from a newer version of this software."""
 
 
+class VaultFull(StorageError):
+    """No room for this report: ``reason`` is ``"budget"`` (the vault's byte budget is spent),
+    ``"words_only"`` (only the room kept for small reports is left, and this one is large) or
+    ``"disk"`` (the disk itself is nearly full)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class ReportNotFound(StorageError):
     """No stored report has this id (or the id prefix matches none or several)."""

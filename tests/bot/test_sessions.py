@@ -198,6 +198,7 @@ def _busy_session(text: str = "Her words, her street") -> Session:
         previous_nonce="prev-Xy",
         recent=[1.5, 2.25],
         flood_warned=True,
+        reports_sent=(100.0, 2000.5),
     )
 
 

@@ -36,9 +36,10 @@ from storage.report import Attachment, Report, ReportId, encode_report
 OUT = Path(__file__).with_name("vectors")
 SOURCE = "tests/storage/make_vectors.py, storage/FORMAT.md"
 LARGE = 64 * 1024
+Blob = bytes | bytearray
 
 
-def flip(data: bytes, position: int) -> bytes:
+def flip(data: Blob, position: int) -> bytes:
     changed = bytearray(data)
     changed[position] ^= 0x01
     return bytes(changed)
@@ -75,7 +76,7 @@ def main() -> None:
     cases: list[dict[str, Any]] = []
     done = {c["name"] for c in old_envelopes.get("cases", [])}
 
-    def success(name: str, key: str, rid: ReportId, envelope: bytes, report: Report) -> None:
+    def success(name: str, key: str, rid: ReportId, envelope: Blob, report: Report) -> None:
         assert open_envelope(envelope, rid, keys[key]) == report
         if name in done:
             return
@@ -97,7 +98,7 @@ def main() -> None:
             }
         )
 
-    def failure(name: str, key: str, rid: ReportId, envelope: bytes, error: str, why: str) -> None:
+    def failure(name: str, key: str, rid: ReportId, envelope: Blob, error: str, why: str) -> None:
         try:
             open_envelope(envelope, rid, keys[key])
         except StorageError as exc:
@@ -337,11 +338,11 @@ def main() -> None:
     print(f"wrote {len(cases)} envelope and {len(key_cases)} key-file vectors to {OUT}")
 
 
-Success = Callable[[str, str, ReportId, bytes, Report], None]
-Failure = Callable[[str, str, ReportId, bytes, str, str], None]
+Success = Callable[[str, str, ReportId, Blob, Report], None]
+Failure = Callable[[str, str, ReportId, Blob, str, str], None]
 
 
-def _sealed_json(text: bytes, key: PrivateKey) -> tuple[ReportId, bytes]:
+def _sealed_json(text: bytes, key: PrivateKey) -> tuple[ReportId, Blob]:
     """Authenticated, well-padded JSON bytes that need not be a valid report (rule 12)."""
     rid = ReportId.new()
     return rid, seal_padded(pad(text), rid, [key.public])
