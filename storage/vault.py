@@ -262,9 +262,10 @@ class Vault:
         """Raise `VaultFull` unless a `size`-byte envelope fits the budget and the disk."""
         if self._max_bytes is not None:
             used = await self.used_bytes()
-            if used + size > self._max_bytes:
-                raise VaultFull("budget", "the vault's byte budget is spent")
-            if size > SMALL_REPORT_BYTES and used + size > self._max_bytes * LARGE_SHARE:
+            small = size <= SMALL_REPORT_BYTES
+            if used + size > (self._max_bytes if small else self._max_bytes * LARGE_SHARE):
+                if small or used + SMALL_REPORT_BYTES > self._max_bytes:
+                    raise VaultFull("budget", "the vault's byte budget is spent")
                 raise VaultFull("words_only", "only the room kept for small reports is left")
         free = (await asyncio.to_thread(shutil.disk_usage, self.path.parent)).free
         # The envelope goes to the WAL first, then into the database: twice, for a moment.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -228,3 +229,35 @@ async def test_tidy_empties_the_wal_and_sets_every_file_to_the_start_of_the_day(
             assert (info.st_atime, info.st_mtime) == (midnight, midnight), name
     purge_file(db, today=date(2026, 1, 1))  # the console's purge leaves the same times
     assert db.stat().st_mtime == 1767225600.0  # 2026-01-01T00:00:00Z
+
+
+async def test_the_byte_budget_keeps_its_last_tenth_for_small_reports(
+    tmp_path: Path, x25519_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.errors import VaultFull
+
+    db = tmp_path / "vault.db"
+    budget = 400 * 1024
+    async with await Vault.open(db, recipients=[x25519_key.public], max_bytes=budget) as vault:
+        large = make_report(photo=bytes(100_000))  # a 256 KiB bucket
+        await vault.store(large)
+        with pytest.raises(VaultFull) as full:
+            await vault.store(large)  # past 90% of the budget: only small ones now
+        assert full.value.reason == "words_only"
+        stored = 1
+        with pytest.raises(VaultFull) as full:
+            while True:
+                await vault.store(make_report())
+                stored += 1
+        assert full.value.reason == "budget"
+        assert stored > 1 and await vault.used_bytes() <= budget
+        assert await vault.count() == stored
+        # The disk: never filled past its last 256 MiB, whatever the budget.
+        real = shutil.disk_usage
+        monkeypatch.setattr(
+            shutil, "disk_usage", lambda path: real(path)._replace(free=200 * 1024 * 1024)
+        )
+        await vault.purge(date(2100, 1, 1))
+        with pytest.raises(VaultFull) as full:
+            await vault.store(make_report())
+        assert full.value.reason == "disk"
