@@ -36,7 +36,14 @@ pytestmark = pytest.mark.slow
 class BotProcess:
     """``python -m bot run`` against the emulator, its stderr kept for inspection."""
 
-    def __init__(self, emu: Emulator, folder: Path, recipients: str, kill_at: str | None) -> None:
+    def __init__(
+        self,
+        emu: Emulator,
+        folder: Path,
+        recipients: str,
+        kill_at: str | None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.emu = emu
         self.folder = folder
         self.env = {
@@ -47,6 +54,7 @@ class BotProcess:
             "REPORT_RECIPIENTS": recipients,
             "VAULT_PATH": str(folder / "vault" / "reports.sqlite3"),
             "LOG_LEVEL": "INFO",
+            **(env or {}),
         }
         # The same bot as ``python -m bot run``; the kill hook only on the test seam's command line.
         self.command = ["-m", "bench.bot_under_test", "--kill-vault-at", kill_at] if kill_at else []
@@ -100,9 +108,13 @@ class BotProcess:
 
 @contextlib.asynccontextmanager
 async def bot_process(
-    emu: Emulator, folder: Path, recipients: str, kill_at: str | None = None
+    emu: Emulator,
+    folder: Path,
+    recipients: str,
+    kill_at: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[BotProcess]:
-    process = BotProcess(emu, folder, recipients, kill_at)
+    process = BotProcess(emu, folder, recipients, kill_at, env)
     await process.start()
     try:
         yield process
