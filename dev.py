@@ -1,67 +1,222 @@
 #!/usr/bin/env python3
-"""The project's two commands, on a fresh machine with nothing but Python 3.11+.
+"""The project's commands, on a fresh machine with nothing but Python 3.11+.
 
-    python3 dev.py run     set everything up, then run the bot (Telegram with BOT_TOKEN set,
-                           otherwise the offline sandbox)
-    python3 dev.py test    set everything up, then lint, type-check, check the content, run tests
+    python3 dev.py run     set up the bot's environment, then run the bot (Telegram with
+                           BOT_TOKEN set, otherwise the offline sandbox)
+    python3 dev.py test    set up the test environment, then lint, format-check, type-check,
+                           check the content, run the tests
+    python3 dev.py lock    refresh the hash-pinned locks in locks/ from pyproject.toml (needs
+                           the network; after adding or changing a dependency)
 
-"Set up" means: a virtual environment in .venv with this project installed from its own
-pyproject.toml, refreshed whenever that file changes. Anything after the command is passed on
-(``python3 dev.py run sandbox``, ``python3 dev.py test -k exit``).
+Two environments, each installed only from its lock, every file checked against its hash:
+
+- ``.venv-bot``: the bot's runtime, from ``locks/runtime.txt``. No test tools: the process
+  that holds the token and the drafts runs nothing it does not need. Installed once per change
+  of the lock; starting the bot never reaches the network.
+- ``.venv``: the tests, from ``locks/test.txt`` (the runtime's pins plus the test tools).
+
+Anything after ``run`` or ``test`` is passed on (``python3 dev.py run sandbox``,
+``python3 dev.py test -k exit``); after ``lock``, to uv (``python3 dev.py lock --upgrade``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import tomllib
 import venv
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
-PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-STAMP = VENV / ".installed"
-CHECKED_PACKAGES = ["bot", "flows", "storage", "caseworker", "bench", "telegram_emulator"]
+LOCKS = ROOT / "locks"
+RUNTIME_LOCK = LOCKS / "runtime.txt"
+TEST_LOCK = LOCKS / "test.txt"
+# The first line of every lock: what it was made from (see inputs_digest).
+INPUTS_PREFIX = "# inputs: sha256:"
+REFRESH = "python3 dev.py lock"
+CHECKED_PACKAGES = [
+    "bot",
+    "flows",
+    "storage",
+    "caseworker",
+    "bench",
+    "telegram_emulator",
+    "tests",
+]
 
 
 def _say(text: str) -> None:
     print(f"» {text}", flush=True)
 
 
-def setup() -> None:
-    """Create .venv and install the project into it when pyproject.toml changed."""
+@dataclass(frozen=True)
+class Environment:
+    """A virtual environment installed from one lock."""
+
+    folder: Path
+    lock: Path
+    # Install this checkout into it as an editable project (entry points, for the tests), or
+    # only put the checkout on its path (the bot: nothing to build, nothing from the network).
+    editable: bool
+
+    @property
+    def python(self) -> Path:
+        return self.folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+    @property
+    def stamp(self) -> Path:
+        return self.folder / ".installed"
+
+    def wanted(self, root: Path = ROOT) -> str:
+        """What the environment must have been installed from: the lock (and, when the project
+        is installed into it, pyproject.toml)."""
+        digest = hashlib.sha256(self.lock.read_bytes())
+        if self.editable:
+            digest.update((root / "pyproject.toml").read_bytes())
+        digest.update(sys.version.encode())
+        return digest.hexdigest()
+
+    def is_current(self, root: Path = ROOT) -> bool:
+        """Installed, from this very lock: nothing to do, and nothing reaches the network."""
+        return (
+            self.python.exists()
+            and self.stamp.exists()
+            and self.stamp.read_text().strip() == self.wanted(root)
+        )
+
+
+BOT = Environment(ROOT / ".venv-bot", RUNTIME_LOCK, editable=False)
+TESTS = Environment(ROOT / ".venv", TEST_LOCK, editable=True)
+
+
+def inputs_digest(pyproject: Path = ROOT / "pyproject.toml") -> str:
+    """SHA-256 of what the locks are made from: the Python requirement and the dependency lists
+    of pyproject.toml (not the rest of it: a change to a linter's settings stales no lock)."""
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    inputs = {
+        "requires-python": project.get("requires-python", ""),
+        "dependencies": sorted(project.get("dependencies", [])),
+        "optional-dependencies": {
+            name: sorted(deps) for name, deps in project.get("optional-dependencies", {}).items()
+        },
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def lock_problems(root: Path = ROOT) -> list[str]:
+    """Why the locks cannot be installed as they are (missing, or made from other dependencies
+    than pyproject.toml's now); an empty list when they are current."""
+    wanted = inputs_digest(root / "pyproject.toml")
+    problems = []
+    for lock in (root / "locks" / "runtime.txt", root / "locks" / "test.txt"):
+        name = lock.relative_to(root).as_posix()
+        if not lock.exists():
+            problems.append(f"{name} is missing: run `{REFRESH}` and commit it")
+            continue
+        first = lock.read_text(encoding="utf-8").split("\n", 1)[0]
+        if first != f"{INPUTS_PREFIX}{wanted}":
+            problems.append(
+                f"{name} is stale: pyproject.toml's dependencies changed since it was made."
+                f" Run `{REFRESH}` and commit locks/"
+            )
+    return problems
+
+
+def install_commands(env: Environment, root: Path = ROOT) -> list[list[str]]:
+    """The pip commands that bring ``env`` up to its lock: none when it is current.
+
+    ``--require-hashes``: every file is checked against the lock; ``--no-deps``: nothing but
+    what the lock names; ``--only-binary``: no package's build code runs here.
+    """
+    if env.is_current(root):
+        return []
+    python = str(env.python)
+    commands = [
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-r",
+            str(env.lock),
+        ]
+    ]
+    if env.editable:
+        commands.append(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "-e",
+                str(root),
+            ]
+        )
+    return commands
+
+
+def setup(env: Environment, *, check_locks: bool = True) -> None:
+    """Create ``env`` and install it from its lock, if the lock changed since the last time."""
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
-    if not PYTHON.exists():
-        _say("creating the virtual environment in .venv")
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+    problems = lock_problems() if check_locks else []
+    if problems:
+        sys.exit("\n".join(problems))
+    commands = install_commands(env)
+    if not commands:
         return
-    _say("installing the project and its test tools into .venv")
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True, cwd=ROOT
-    )
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", ".[test]"], check=True, cwd=ROOT
-    )
-    STAMP.write_text(wanted)
+    # Afresh each time the lock changed: what a lock no longer names must not linger.
+    _say(f"creating {env.folder.name} and installing it from {env.lock.relative_to(ROOT)}")
+    venv.EnvBuilder(with_pip=True, clear=True).create(env.folder)
+    for command in commands:
+        subprocess.run(command, check=True, cwd=ROOT)
+    if not env.editable:
+        _put_checkout_on_path(env)
+    env.stamp.write_text(env.wanted())
+
+
+def _put_checkout_on_path(env: Environment) -> None:
+    # The bot runs from this checkout: a .pth file puts it on the environment's path, so
+    # `.venv-bot/bin/python -m bot` and `-m caseworker` work from any directory.
+    purelib = subprocess.run(
+        [str(env.python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (Path(purelib) / "safe_report_bot.pth").write_text(f"{ROOT}\n")
 
 
 def run(args: list[str]) -> int:
     """Run the bot: ``python -m bot run`` unless other bot arguments are given."""
-    command = [str(PYTHON), "-m", "bot", *(args or ["run"])]
+    setup(BOT)
+    command = [str(BOT.python), "-m", "bot", *(args or ["run"])]
     return subprocess.call(command, cwd=ROOT)
 
 
 def test(args: list[str]) -> int:
-    """Lint, type-check, check the content, then the whole test suite (pytest last)."""
+    """Lint, format-check, type-check, check the content, then the whole test suite."""
+    setup(TESTS)
+    python = str(TESTS.python)
     steps = [
-        ("lint (ruff)", [str(PYTHON), "-m", "ruff", "check", "."]),
-        ("type check (mypy)", [str(PYTHON), "-m", "mypy", *_existing(CHECKED_PACKAGES)]),
-        ("content check", [str(PYTHON), "-m", "flows", "check"]),
+        ("lint (ruff)", [python, "-m", "ruff", "check", "."]),
+        ("format (ruff)", [python, "-m", "ruff", "format", "--check", "."]),
+        ("type check (mypy)", [python, "-m", "mypy", *_existing(CHECKED_PACKAGES)]),
+        ("content check", [python, "-m", "flows", "check"]),
     ]
     failed = []
     for name, command in steps:
@@ -70,7 +225,7 @@ def test(args: list[str]) -> int:
             failed.append(name)
     _say("tests (pytest)")
     code = subprocess.call(
-        [str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT
     )
     if failed:
         print(f"failed before the tests: {', '.join(failed)}", file=sys.stderr)
@@ -78,16 +233,56 @@ def test(args: list[str]) -> int:
     return code
 
 
+def lock(args: list[str]) -> int:
+    """Refresh locks/runtime.txt and locks/test.txt from pyproject.toml with uv (pinned in the
+    test lock), keeping every pin that still satisfies it unless ``--upgrade`` is given."""
+    setup(TESTS, check_locks=False)  # uv comes from the current test lock, hash-checked
+    LOCKS.mkdir(exist_ok=True)
+    header = f"{INPUTS_PREFIX}{inputs_digest()}\n"
+    for target, extra in ((RUNTIME_LOCK, []), (TEST_LOCK, ["--extra", "test"])):
+        constraints = ["--constraints", str(RUNTIME_LOCK)] if target == TEST_LOCK else []
+        command = [
+            str(TESTS.python),
+            "-m",
+            "uv",
+            "pip",
+            "compile",
+            "pyproject.toml",
+            *extra,
+            *constraints,
+            "--universal",
+            "--python-version",
+            "3.11",
+            "--generate-hashes",
+            "--quiet",
+            "--custom-compile-command",
+            REFRESH,
+            "--output-file",
+            str(target),
+            *args,
+        ]
+        _say(f"locking {target.relative_to(ROOT)}")
+        if subprocess.call(command, cwd=ROOT) != 0:
+            return 1
+        text = target.read_text(encoding="utf-8")
+        if text.startswith(INPUTS_PREFIX):
+            text = text.split("\n", 1)[1]
+        target.write_text(header + text, encoding="utf-8")
+    return 0
+
+
 def _existing(packages: list[str]) -> list[str]:
     return [p for p in packages if (ROOT / p / "__init__.py").exists()]
 
 
+COMMANDS = {"run": run, "test": test, "lock": lock}
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test") or argv[0] in ("-h", "--help"):
+    if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 0 if argv[:1] in (["-h"], ["--help"]) else 2
-    setup()
-    return run(argv[1:]) if argv[0] == "run" else test(argv[1:])
+    return COMMANDS[argv[0]](argv[1:])
 
 
 if __name__ == "__main__":

@@ -191,13 +191,9 @@ async def _idle(
     # A /start costs the bot about what a navigation press does (one screen sent, one delete).
     estimate = plan.sessions / max(rate * 0.7, 1.0)
     idle = float(max(plan.min_idle_seconds, math.ceil(1.3 * estimate + 2)))
-    env = {
-        **env,
-        "IDLE_SECONDS_FOR_BENCHMARK": f"{idle:g}",
-        "MAX_SESSIONS": str(max(20_000, plan.sessions * 2)),
-    }
+    env = {**env, "MAX_SESSIONS": str(max(20_000, plan.sessions * 2))}
     async with Emulator(TOKEN) as emu:
-        bot = BotProcess(REAL, emu, workdir, env)
+        bot = BotProcess(REAL, emu, workdir, env, args=["--idle-seconds", f"{idle:g}"])
         await bot.start()
         try:
             progress(f"real: {plan.sessions} idle sessions, expiring after {idle:g} s")

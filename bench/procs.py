@@ -26,6 +26,8 @@ COMMANDS: dict[str, list[str]] = {
     REAL: [sys.executable, "-m", "bot", "run"],
     BARE: [sys.executable, "-m", "bench.bare_bot"],
 }
+# The real bot with test-only overrides on its command line (bench/bot_under_test.py).
+REAL_UNDER_TEST = [sys.executable, "-m", "bench.bot_under_test"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -67,6 +69,8 @@ class BotProcess:
     emu: Emulator
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
+    # Test-only overrides: the real bot then runs as bench.bot_under_test with these arguments.
+    args: list[str] = field(default_factory=list)
     proc: asyncio.subprocess.Process | None = None
     startup_seconds: float = 0.0
     _log: Path | None = None
@@ -94,7 +98,7 @@ class BotProcess:
             started = time.monotonic()
             # The command is fixed (this interpreter, a module of this repository).
             self.proc = await asyncio.create_subprocess_exec(
-                *COMMANDS[self.kind],
+                *self.command(),
                 cwd=self.workdir,
                 env=env,
                 stdout=log,
@@ -113,6 +117,13 @@ class BotProcess:
             await asyncio.sleep(0.002)
         await self.stop()
         raise StartError(f"{self.kind} bot did not poll: {self.log_tail()}")
+
+    def command(self) -> list[str]:
+        """The command line this bot starts with."""
+        if self.args:
+            assert self.kind == REAL, "only the real bot takes test-only overrides"
+            return [*REAL_UNDER_TEST, *self.args]
+        return COMMANDS[self.kind]
 
     def log_tail(self, chars: int = 2000) -> str:
         """The end of the process's stdout and stderr."""

@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import sys
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
+from bot.logs import configure_logging, scrub
+
+log = logging.getLogger("bot")
+
+if TYPE_CHECKING:  # imported for real only after the collector is off (see serve)
+    from storage.vault import CrashHook
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,35 +46,78 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
+        return _config_error(exc)
     configure_logging(settings.log_level)
-    if args.command == "run" and settings.bot_token:
-        return _run(settings)
-    if args.command == "run":
+    try:
+        return _command(args.command, settings)
+    except ConfigError as exc:
+        return _config_error(exc)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # the one top-level handler: one line, scrubbed, never the token
+        log.critical("the bot stopped: %s", stopped_because(exc, settings))
+        log.debug("where it stopped", exc_info=exc)
+        return 1
+
+
+def _config_error(exc: ConfigError) -> int:
+    print(f"configuration error: {scrub(str(exc))}", file=sys.stderr)
+    return 2
+
+
+def stopped_because(exc: BaseException, settings: Settings) -> str:
+    """What stopped the bot, in words an operator can act on, without any message text (which
+    may quote a URL with the token in it, or someone's words)."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    from bot.reach import why
+
+    base = settings.bot_api_base
+    if isinstance(exc, TelegramUnauthorizedError):
+        return f"the Bot API at {base} refused BOT_TOKEN (check it against what BotFather gave)"
+    if isinstance(exc, TelegramNetworkError):
+        return f"the Bot API at {base} cannot be used ({why(exc)}): check BOT_API_BASE"
+    return f"unexpected {type(exc).__name__} (LOG_LEVEL=DEBUG shows where)"
+
+
+def _command(command: str, settings: Settings) -> int:
+    if command == "run" and settings.bot_token:
+        return serve(settings)
+    if command == "run":
         print(
             "No BOT_TOKEN set: starting the offline sandbox instead (nothing leaves this machine).",
             file=sys.stderr,
         )
+    _no_core_dumps()
     from bot.sandbox import run_sandbox
 
     return asyncio.run(run_sandbox(settings))
 
 
-def _run(settings: Settings) -> int:
+def _no_core_dumps() -> None:
+    """Before any conversation: nothing this process holds may ever reach a core file."""
+    from storage.nodump import forbid_core_dumps
+
+    not_done = forbid_core_dumps()
+    if not_done:
+        log.warning(
+            "could not switch off core dumps (%s): see docs/threat-model.md", ", ".join(not_done)
+        )
+
+
+def serve(settings: Settings, *, crash_hook: CrashHook | None = None) -> int:
+    """Run the bot against Telegram until stopped; the process exit status.
+
+    ``crash_hook`` is for tests only (``bench/bot_under_test.py``), never set from settings.
+    """
     # No collection while start-up builds the ~280,000 objects that live as long as the process
     # (aiogram's types, the flows): each full pass walked all of them, ~0.3 s of every start.
     # bot.startup.freeze_startup_heap freezes them and turns the collector back on.
     gc.disable()
+    _no_core_dumps()
     from bot.startup import start
 
-    try:
-        return asyncio.run(start(settings))
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
+    return asyncio.run(start(settings, crash_hook=crash_hook))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from flows.envfile import ENV_FILE, read_env_file
 
 TELEGRAM_API = "https://api.telegram.org"
 # Inside the checkout, so the bot runs the same from any working directory.
@@ -37,27 +40,49 @@ class Settings:
     # After a wipe leave one neutral line ("goodbye") or nothing ("none").
     exit_message: str = "goodbye"
     report_recipients: str = ""
+    # The operator's named opt-in to hybrid and X25519 recipient keys side by side (which costs
+    # every report its post-quantum protection): refused otherwise.
+    allow_mixed_recipient_keys: bool = False
     vault_path: Path = DEFAULT_VAULT
     retention_days: int = 90
     # Evidence: each file at most this many MB (Telegram lets bots download up to 20 MB).
     max_attachment_mb: int = 10
+    # The files all unsent drafts may hold in memory together, downloads under way included.
+    evidence_memory_mb: int = 256
+    # The report database may grow to this many MB (the disk's free space is checked too).
+    vault_max_mb: int = 4096
     directory_file: Path | None = None
     organisation: str = ""
     log_level: str = "WARNING"
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of a ``.env`` file; ``#`` comments and blank lines are skipped."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    return values
+def _api_base(raw: str) -> str:
+    """``BOT_API_BASE`` checked the way the HTTP client will read it, so a malformed one stops
+    the bot here, in one line, and not later in a traceback that prints the URL with the token."""
+    expected = "BOT_API_BASE must be an http(s) URL such as https://api.telegram.org"
+    try:
+        parts = urlsplit(raw.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ConfigError(f"{expected}, got {raw!r}") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or re.search(r"\s", raw.strip())
+    ):
+        raise ConfigError(f"{expected}, got {raw!r}")
+    return raw.strip().rstrip("/")
+
+
+def _yes_no(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw in ("", "no", "false", "0"):
+        return False
+    if raw in ("yes", "true", "1"):
+        return True
+    raise ConfigError(f"{key} must be yes or no, got {raw!r}")
 
 
 def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
@@ -75,14 +100,12 @@ def _number(env: Mapping[str, str], key: str, default: float, low: float, high: 
 
 def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Settings from ``env`` (default: the environment) over ``env_file`` (default ``.env``)."""
-    merged = read_env_file(env_file or Path(".env"))
+    merged = read_env_file(env_file or ENV_FILE)
     merged.update(os.environ if env is None else env)
     token = merged.get("BOT_TOKEN") or None
     if token is not None and not TOKEN_RE.match(token):
         raise ConfigError("BOT_TOKEN does not look like a bot token (digits, colon, letters)")
-    base = merged.get("BOT_API_BASE") or TELEGRAM_API
-    if not re.match(r"^https?://[^\s/]+", base):
-        raise ConfigError(f"BOT_API_BASE must be an http(s) URL, got {base!r}")
+    base = _api_base(merged.get("BOT_API_BASE") or TELEGRAM_API)
     exit_message = merged.get("EXIT_MESSAGE", "goodbye").strip().lower() or "goodbye"
     if exit_message not in ("goodbye", "none"):
         raise ConfigError(f"EXIT_MESSAGE must be 'goodbye' or 'none', got {exit_message!r}")
@@ -90,23 +113,28 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     idle_minutes = _number(merged, "IDLE_MINUTES", 15, 1, 24 * 60)
-    # Test-only, not an operator setting: the benchmark (docs/performance.md) needs sessions to
-    # expire within seconds to measure memory after the idle wipe. Overrides IDLE_MINUTES.
-    idle_seconds = _number(merged, "IDLE_SECONDS_FOR_BENCHMARK", 0, 1, 3600)
-    if idle_seconds:
-        idle_minutes = idle_seconds / 60
+    max_attachment_mb = int(_number(merged, "MAX_ATTACHMENT_MB", 10, 1, 20))
+    evidence_memory_mb = int(_number(merged, "EVIDENCE_MEMORY_MB", 256, 1, 1_000_000))
+    if evidence_memory_mb < max_attachment_mb:
+        raise ConfigError(
+            f"EVIDENCE_MEMORY_MB must be at least MAX_ATTACHMENT_MB ({max_attachment_mb}),"
+            f" or no file could ever be taken; got {evidence_memory_mb}"
+        )
     return Settings(
         bot_token=token,
-        bot_api_base=base.rstrip("/"),
+        bot_api_base=base,
         idle_minutes=idle_minutes,
         max_sessions=int(_number(merged, "MAX_SESSIONS", 20_000, 10, 10_000_000)),
         flood_updates=int(_number(merged, "FLOOD_UPDATES", 40, 31, 10_000)),
         flood_seconds=_number(merged, "FLOOD_SECONDS", 10, 1, 3600),
         exit_message=exit_message,
         report_recipients=merged.get("REPORT_RECIPIENTS", "").strip(),
+        allow_mixed_recipient_keys=_yes_no(merged, "ALLOW_MIXED_RECIPIENT_KEYS"),
         vault_path=Path(merged.get("VAULT_PATH") or DEFAULT_VAULT),
         retention_days=int(_number(merged, "RETENTION_DAYS", 90, 1, 3650)),
-        max_attachment_mb=int(_number(merged, "MAX_ATTACHMENT_MB", 10, 1, 20)),
+        max_attachment_mb=max_attachment_mb,
+        evidence_memory_mb=evidence_memory_mb,
+        vault_max_mb=int(_number(merged, "VAULT_MAX_MB", 4096, 1, 10_000_000)),
         directory_file=Path(merged["DIRECTORY_FILE"]) if merged.get("DIRECTORY_FILE") else None,
         organisation=merged.get("ORGANISATION", "").strip(),
         log_level=level,

@@ -34,8 +34,20 @@ ORGANISATION = N_("common.organisation_default")
 # to trip Telegram's rate limits.
 WIPE_WORKERS = 16
 
-# Seals and stores a report; returns only once it is durably committed. Raises on failure.
+# Seals and stores a report; returns only once it is durably committed. Raises on failure:
+# ReportRefused when a limit says no (she is told why), anything else when something broke.
 ReportSink = Callable[[Session, Submit], Awaitable[None]]
+
+
+class ReportRefused(Exception):
+    """A limit refused the report: nothing was stored, and ``notice`` tells her why and what
+    she can do instead (never just "try again")."""
+
+    def __init__(self, notice: Notice) -> None:
+        super().__init__(notice.msgid)
+        self.notice = notice
+
+
 # Fills one placeholder a screen ``shows`` (a review of answers, a directory), from the session.
 # Returns ready HTML: the provider escapes whatever came from the user or the operator.
 Provider = Callable[[Session], str]
@@ -269,6 +281,9 @@ class Conversation:
             return
         try:
             await self.report_sink(session, effect)
+        except ReportRefused as refused:  # counted by the sink; she reads why, on the review
+            await self.show(bot, session, refused.notice, edit=pressed_message_id)
+            return
         except Exception as exc:  # the draft stays in memory so she can try again
             incidents.note("report not stored", exc)
             await self.show(bot, session, Notice(SUBMIT_FAILED), edit=pressed_message_id)

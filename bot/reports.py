@@ -11,22 +11,38 @@ import html
 import io
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from types import MappingProxyType
 
 from aiogram import Bot
 from aiogram.types import Message
 
 from bot import incidents
 from bot.config import Settings
+from bot.conversation import ReportRefused
 from bot.evidence import clean_attachment
+from bot.limits import (
+    MAX_FILE_NAME,
+    MAX_FILE_TYPE,
+    MIB,
+    REPORTS_PER_HOUR,
+    EvidenceMemory,
+    check_words_fit,
+    files_fit,
+    minutes_until_next,
+    reports_within_hour,
+    room_left,
+    total_files_bytes,
+)
 from bot.render import language_of
 from bot.sessions import Session
 from flows.catalog import N_, Translator
 from flows.engine import Answer, Notice, Submit, answers_of
 from flows.loader import Book
 from flows.schema import Option, QuestionKind
-from storage import Attachment, Report, Vault, load_recipients
+from storage import Attachment, PublicKey, Report, Vault, VaultFull, load_recipients
+from storage.keys import mixed_kinds, require_one_kind
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +50,12 @@ REPORT_FLOW = "report"
 TOO_BIG = N_("report.attachment_too_big")
 FAILED = N_("report.attachment_failed")
 WRONG_KIND = N_("report.attachment_kind")
+# Limits (bot/limits.py): what she reads when one is reached.
+OVER_TOTAL = N_("report.attachment_total")
+MEMORY_FULL = N_("report.attachment_busy")
+HOURLY_LIMIT = N_("report.limit.rate")
+VAULT_FULL = N_("report.limit.full")
+WORDS_ONLY = N_("report.limit.files_full")
 NONE = N_("report.review.none")
 CHARACTERS = N_("report.review.characters")
 FILES = N_("report.review.files")
@@ -61,8 +83,8 @@ def evidence_of(message: Message) -> Evidence | None:
             doc.file_id,
             doc.file_size,
             "document",
-            doc.mime_type or "application/octet-stream",
-            doc.file_name or "document",
+            (doc.mime_type or "application/octet-stream")[:MAX_FILE_TYPE],
+            (doc.file_name or "document")[:MAX_FILE_NAME],
         )
     if message.voice is not None:
         voice = message.voice
@@ -72,31 +94,66 @@ def evidence_of(message: Message) -> Evidence | None:
     return None
 
 
+def recipients_from(settings: Settings) -> list[PublicKey]:
+    """The caseworkers' keys from ``REPORT_RECIPIENTS``, each logged with its fingerprint so the
+    operator can compare it with what the caseworker reads out; a mix of kinds only by name."""
+    recipients = load_recipients(settings.report_recipients)
+    require_one_kind(recipients, allow_mixed=settings.allow_mixed_recipient_keys)
+    for number, key in enumerate(recipients, start=1):
+        log.warning(
+            "recipient %d of %d: %s key, fingerprint %s",
+            number,
+            len(recipients),
+            key.kind,
+            key.fingerprint,
+        )
+    if mixed_kinds(recipients):
+        log.warning(
+            "ALLOW_MIXED_RECIPIENT_KEYS: hybrid and X25519 keys side by side; an X25519 key alone"
+            " opens every report, so no report has post-quantum protection"
+        )
+    elif recipients[0].kind == "x25519":
+        log.warning("every recipient key is X25519: reports have no post-quantum protection")
+    return recipients
+
+
 class ReportDesk:
     """Reports for one bot: the vault, evidence limits, the review text."""
 
     def __init__(
-        self, *, vault: Vault, book: Book, translator: Translator, max_attachment_bytes: int
+        self,
+        *,
+        vault: Vault,
+        book: Book,
+        translator: Translator,
+        max_attachment_bytes: int,
+        evidence_memory_bytes: int = 256 * MIB,
     ) -> None:
         self.vault = vault
         self.book = book
         self.translator = translator
         self.max_attachment_bytes = max_attachment_bytes
+        self.memory = EvidenceMemory(evidence_memory_bytes)
+        check_words_fit(book, REPORT_FLOW, self._max_files())
         self._purged_on: date | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, book: Book, translator: Translator) -> ReportDesk:
         """Open the vault named by ``settings``; purge what has expired."""
-        recipients = load_recipients(settings.report_recipients)
+        recipients = recipients_from(settings)
         settings.vault_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         vault = await Vault.open(
-            settings.vault_path, recipients=recipients, retention_days=settings.retention_days
+            settings.vault_path,
+            recipients=recipients,
+            retention_days=settings.retention_days,
+            max_bytes=settings.vault_max_mb * MIB,
         )
         desk = cls(
             vault=vault,
             book=book,
             translator=translator,
-            max_attachment_bytes=settings.max_attachment_mb * 1024 * 1024,
+            max_attachment_bytes=settings.max_attachment_mb * MIB,
+            evidence_memory_bytes=settings.evidence_memory_mb * MIB,
         )
         await desk.purge_expired()
         return desk
@@ -105,9 +162,11 @@ class ReportDesk:
         await self.vault.close()
 
     async def purge_expired(self) -> int:
-        """Purge expired reports, at most once a day (the bot calls this from its sweeper)."""
+        """Purge expired reports, at most once a day; tidy the vault's traces every time (the bot
+        calls this from its sweeper: see :meth:`storage.Vault.tidy`)."""
         today = self.vault.today()
         if self._purged_on == today:
+            await self.vault.tidy()
             return 0
         purged = await self.vault.purge(today)
         self._purged_on = today
@@ -116,26 +175,37 @@ class ReportDesk:
         return purged
 
     def limits(self) -> dict[str, str]:
-        """Placeholders the evidence screen shows: the per-file size and the count limit."""
+        """Placeholders the evidence screen may show: the per-file size, the count limit and
+        the most files one report carries in all (derived from the envelope's limit)."""
+        return {
+            "max_mb": f"{self.max_attachment_bytes // MIB}",
+            "max_files": f"{self._max_files()}",
+            "total_mb": f"{total_files_bytes() // MIB}",
+        }
+
+    def _max_files(self) -> int:
         counts = [
             s.question.max_items
             for s in self.book.flows[REPORT_FLOW].screens.values()
             if s.question is not None and s.question.max_items
         ]
-        return {
-            "max_mb": f"{self.max_attachment_bytes // (1024 * 1024)}",
-            "max_files": f"{min(counts, default=0)}",
-        }
+        return min(counts, default=0)
 
     async def take_evidence(self, bot: Bot, session: Session, message: Message) -> str | Notice:
         """Download the evidence in ``message`` into the draft; a handle for it, or why not."""
         evidence = evidence_of(message)
         if evidence is None:
             return Notice(WRONG_KIND)
-        mb = {"max_mb": self.max_attachment_bytes // (1024 * 1024)}
+        mb = {"max_mb": self.max_attachment_bytes // MIB}
         if evidence.size is not None and evidence.size > self.max_attachment_bytes:
             return Notice(TOO_BIG, mb)
+        # Unknown size: as much as a file may be, until the download says.
+        expected = evidence.size if evidence.size is not None else self.max_attachment_bytes
+        refused = self._refuses_file(session, expected)
+        if refused is not None:
+            return refused
         buffer = io.BytesIO()
+        self.memory.reserve(expected)
         try:
             file = await bot.get_file(evidence.file_id)
             if file.file_path is None:
@@ -144,15 +214,39 @@ class ReportDesk:
         except Exception as exc:  # the network or the file: she can simply send it again
             incidents.note("evidence not downloaded", exc)
             return Notice(FAILED)
+        finally:
+            self.memory.unreserve(expected)
         data = buffer.getvalue()
+        del buffer
         if len(data) > self.max_attachment_bytes:
             return Notice(TOO_BIG, mb)
+        refused = self._refuses_file(session, len(data))  # the size was only declared
+        if refused is not None:
+            return refused
         token = secrets.token_hex(4)
         attachment = Attachment(
             kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
         )
-        session.attach(token, clean_attachment(attachment))
+        # Cleaned before it is held: the draft never keeps the copy with her location in it.
+        cleaned = clean_attachment(attachment)
+        self.memory.hold(cleaned)
+        session.attach(token, cleaned)
         return token
+
+    def _refuses_file(self, session: Session, size: int) -> Notice | None:
+        """Why a file of ``size`` bytes cannot join her draft now: it would not fit one report
+        beside the files she added, or the files held for everyone's drafts are at their cap."""
+        sizes = [len(a.data) for a in session.attachments.values()]
+        if not files_fit([*sizes, size]):
+            incidents.note("file refused: over one report's total")
+            return Notice(
+                OVER_TOTAL,
+                {"total_mb": total_files_bytes() // MIB, "left_mb": room_left(sizes) // MIB},
+            )
+        if not self.memory.fits(size):
+            incidents.note("file refused: evidence memory full")
+            return Notice(MEMORY_FULL)
+        return None
 
     def review(self, session: Session) -> str:
         """The draft's answers as escaped HTML lines, never repeating her typed words."""
@@ -188,7 +282,41 @@ class ReportDesk:
         return html.escape(", ".join(t(lang, labels[v]) for v in chosen if v in labels))
 
     async def submit(self, session: Session, effect: Submit) -> None:
-        """Seal and commit the draft; returns only once it is durably stored."""
+        """Seal and commit the draft; returns only once it is durably stored. Raises
+        :class:`ReportRefused` when a limit says no (the hourly limit, the vault's budget, the
+        disk), with what she reads."""
+        now = session.last_seen  # the store's clock, at this update
+        recent = reports_within_hour(session.reports_sent, now)
+        if len(recent) >= REPORTS_PER_HOUR:
+            incidents.note("report refused: hourly limit of one conversation")
+            minutes = minutes_until_next(recent, now)
+            raise ReportRefused(Notice(HOURLY_LIMIT, {"count": len(recent), "minutes": minutes}))
+        try:
+            await self._store(session, effect)
+        except VaultFull as full:
+            raise self._refusal(session, full) from None
+        session.reports_sent = (*recent, now)
+
+    def _refusal(self, session: Session, full: VaultFull) -> ReportRefused:
+        """What she reads when the vault has no room; counted for the operator's log."""
+        incidents.note(f"report refused: vault full ({full.reason})")
+        if full.reason == "words_only" and session.attachments:
+            # Her words still fit: take the files out of the draft (the review then shows none)
+            # and let her decide whether to send it so.
+            self._drop_files(session)
+            return ReportRefused(Notice(WORDS_ONLY))
+        return ReportRefused(Notice(VAULT_FULL))
+
+    def _drop_files(self, session: Session) -> None:
+        media = _media_fields(self.book, REPORT_FLOW)
+        answers = dict(session.state.answers)
+        answers[REPORT_FLOW] = MappingProxyType(
+            {k: v for k, v in answers.get(REPORT_FLOW, {}).items() if k not in media}
+        )
+        session.state = replace(session.state, answers=MappingProxyType(answers))
+        session.drop_attachments()
+
+    async def _store(self, session: Session, effect: Submit) -> None:
         report = Report(
             language=session.state.locale or "",
             answers=_plain_answers(self.book, effect),

@@ -64,6 +64,8 @@ class Session:
     # a plain list (an empty deque costs ten times more, in every one of thousands of sessions).
     recent: list[float] = field(default_factory=list)
     flood_warned: bool = False
+    # When her reports of the last hour were sent (the store's clock), for the hourly limit.
+    reports_sent: tuple[float, ...] = ()
     # Dropped from the store (exit, idle, eviction, shutdown): nothing may be added to it but
     # messages to delete.
     closed: bool = False
@@ -97,6 +99,7 @@ class Session:
             self.previous_nonce,
             self.recent,
             self.flood_warned,
+            self.reports_sent,
         )
         return _LAST_SEEN.pack(self.last_seen) + marshal.dumps(fields)
 
@@ -118,6 +121,7 @@ class Session:
             previous_nonce,
             recent,
             flood_warned,
+            reports_sent,
         ) = fields
         state = State(locale=locale, screen=screen, return_to=return_to)
         if answers:
@@ -134,6 +138,7 @@ class Session:
             previous_nonce=previous_nonce,
             recent=recent,
             flood_warned=flood_warned,
+            reports_sent=reports_sent,
         )
 
     @property

@@ -4,45 +4,27 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
-import signal
-from collections.abc import Callable
 
 from bot.app import build_app
 from bot.config import ConfigError, Settings
+from bot.reach import reach_api
 from bot.reports import ReportDesk
 from flows.catalog import Translator
 from flows.loader import load_book
 from storage import StorageError
+from storage.vault import CrashHook
 
 log = logging.getLogger(__name__)
 
-# TEST ONLY: ``<point>[:<n>]`` kills the process with SIGKILL at ``point`` ("sealed", "inserted"
-# before COMMIT, "committed" before she is told) of the n-th report stored (default the first),
-# so the resilience tests can prove invariant 7 against the real process. Never set it in
-# production; unset, nothing changes.
-KILL_ENV = "TEST_ONLY_KILL_VAULT_AT"
 
+async def open_desk(
+    settings: Settings, *, crash_hook: CrashHook | None = None
+) -> ReportDesk | None:
+    """The report desk when caseworker keys are configured; ``None`` (reporting off) otherwise.
 
-def kill_hook_for_tests(value: str | None = None) -> Callable[[str], None] | None:
-    """The vault crash hook that ``TEST_ONLY_KILL_VAULT_AT`` asks for, if it is set."""
-    value = os.environ.get(KILL_ENV, "") if value is None else value
-    if not value:
-        return None
-    point, _, nth = value.partition(":")
-    stores = {"left": int(nth or 1)}
-
-    def hook(reached: str) -> None:
-        if reached == "sealed":
-            stores["left"] -= 1
-        if reached == point and stores["left"] == 0:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return hook
-
-
-async def open_desk(settings: Settings) -> ReportDesk | None:
-    """The report desk when caseworker keys are configured; ``None`` (reporting off) otherwise."""
+    ``crash_hook`` is for tests only (see ``bench/bot_under_test.py``): nothing an operator
+    configures can set it.
+    """
     if not settings.report_recipients:
         log.warning("REPORT_RECIPIENTS is not set: reporting is switched off")
         return None
@@ -50,10 +32,8 @@ async def open_desk(settings: Settings) -> ReportDesk | None:
         desk = await ReportDesk.open(settings, book=load_book(), translator=Translator.load())
     except StorageError as exc:
         raise ConfigError(f"REPORT_RECIPIENTS or VAULT_PATH: {exc}") from None
-    hook = kill_hook_for_tests()
-    if hook is not None:
-        log.warning("%s is set: this process will kill itself (tests only)", KILL_ENV)
-        desk.vault._crash_hook = hook
+    if crash_hook is not None:
+        desk.vault._crash_hook = crash_hook
     return desk
 
 
@@ -72,14 +52,15 @@ def freeze_startup_heap() -> None:
     gc.enable()
 
 
-async def start(settings: Settings) -> int:
+async def start(settings: Settings, *, crash_hook: CrashHook | None = None) -> int:
     """Poll the Bot API until SIGINT/SIGTERM; returns the process exit status."""
-    desk = await open_desk(settings)
+    desk = await open_desk(settings, crash_hook=crash_hook)
     try:
         app = build_app(settings, desk=desk)
         freeze_startup_heap()
         log.warning("bot starting (Bot API at %s)", settings.bot_api_base)
         try:
+            await reach_api(app.bot, settings.bot_api_base)
             await app.run(handle_signals=True)
         finally:
             await app.bot.session.close()

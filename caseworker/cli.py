@@ -21,8 +21,12 @@ from storage.errors import StorageError
 from storage.keys import (
     DEFAULT_KIND,
     KEY_KINDS,
+    PUBLIC_KEY_PREFIX,
     PrivateKey,
+    PublicKey,
     generate_keypair,
+    load_recipients,
+    parse_public_key,
     read_private_key_file,
     read_public_key_of_key_file,
     write_private_key_file,
@@ -63,6 +67,32 @@ def cmd_pubkey(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     public = read_public_key_of_key_file(args.key)
     out.write(f"public key:  {public.text}\nfingerprint: {public.fingerprint}\n")
     return ExitCode.OK
+
+
+def cmd_fingerprint(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Print the fingerprint of each public key given: a key line, or a file of key lines, or
+    a private key file (its public key is read without the passphrase)."""
+    for source in args.keys:
+        for key in keys_named_by(source):
+            out.write(f"{key.fingerprint}  {key.kind}  {_shorten(source)}\n")
+    return ExitCode.OK
+
+
+def keys_named_by(source: str) -> list[PublicKey]:
+    """The public keys a ``fingerprint`` argument stands for."""
+    if source.strip().startswith(PUBLIC_KEY_PREFIX):
+        return [parse_public_key(source)]
+    path = Path(source)
+    if not path.is_file():
+        raise ConsoleError(f"not a public key (srk1-...) nor a file: {_shorten(source)}")
+    if path.read_bytes()[:1] == b"{":
+        return [read_public_key_of_key_file(path)]
+    return load_recipients(str(path))
+
+
+def _shorten(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= 48 else f"{text[:40]}…{text[-6:]}"
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
@@ -185,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("pubkey", cmd_pubkey, "show the public key and fingerprint of a key file")
     p.add_argument("--key", type=Path, required=True, help="your private key file")
+
+    p = command(
+        "fingerprint",
+        cmd_fingerprint,
+        "show the fingerprint of public keys (a key line, a key file, or your private key file),"
+        " to compare with the one the bot logs at start",
+    )
+    p.add_argument("keys", nargs="+", metavar="KEY", help="srk1-... line, or a file")
 
     p = command("list", cmd_list, "list stored reports (id, day, size class); needs no key")
     db(p)

@@ -12,7 +12,6 @@ calls :func:`directory_problems`.
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -23,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.catalog import N_
+from flows.envfile import setting
 from flows.loader import LISTS_DIRNAME, load_lists
 from flows.schema import LANGUAGES
 
@@ -160,8 +160,9 @@ class DirectoryError(Exception):
 
 
 def default_path() -> Path:
-    """The file named by ``DIRECTORY_FILE``, else the shipped example."""
-    configured = os.environ.get("DIRECTORY_FILE", "").strip()
+    """The file named by ``DIRECTORY_FILE`` (the environment, then ``.env``, as the bot reads
+    it), else the shipped example."""
+    configured = setting("DIRECTORY_FILE")
     return Path(configured) if configured else EXAMPLE_FILE
 
 

@@ -17,6 +17,7 @@ from storage.errors import (
     Tampered,
     UnknownFormat,
     VaultError,
+    VaultFull,
     WrongPassphrase,
 )
 from storage.keys import PrivateKey, PublicKey, generate_keypair, load_recipients, parse_public_key
@@ -41,6 +42,7 @@ __all__ = [
     "UnknownFormat",
     "Vault",
     "VaultError",
+    "VaultFull",
     "VaultReader",
     "WrongPassphrase",
     "generate_keypair",

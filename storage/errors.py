@@ -36,6 +36,10 @@ class BadPublicKey(StorageError):
     """A recipient public key (text or file) cannot be parsed."""
 
 
+class MixedKeyKinds(BadPublicKey):
+    """Recipient keys of different kinds (hybrid and X25519) without the operator's opt-in."""
+
+
 class BadKeyFile(StorageError):
     """A private key file is unreadable, malformed, or its contents do not match its public key."""
 
@@ -46,6 +50,16 @@ class WrongPassphrase(StorageError):
 
 class VaultError(StorageError):
     """The report database is missing, not a vault, or from a newer version of this software."""
+
+
+class VaultFull(StorageError):
+    """No room for this report: ``reason`` is ``"budget"`` (the vault's byte budget is spent),
+    ``"words_only"`` (only the room kept for small reports is left, and this one is large) or
+    ``"disk"`` (the disk itself is nearly full)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ReportNotFound(StorageError):

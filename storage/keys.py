@@ -15,8 +15,10 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from storage.atomicfile import write_atomic
-from storage.errors import BadKeyFile, BadPublicKey, WrongPassphrase
+from storage.errors import BadKeyFile, BadPublicKey, MixedKeyKinds, WrongPassphrase
 
 KeyKind = Literal["mlkem768x25519", "x25519"]
 KEY_KINDS: tuple[KeyKind, ...] = get_args(KeyKind)
@@ -57,6 +59,25 @@ MAX_PASSPHRASE_CHARS = 1024
 
 HpkePublic = x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey
 HpkePrivate = x25519.X25519PrivateKey | hpke.MLKEM768X25519PrivateKey
+
+
+# A fingerprint is 40 decimal digits (about 133 bits) in ten groups of four: digits read aloud the
+# same in Kazakh, Russian and English, and no two look alike (0/O, 1/l/I).
+FINGERPRINT_DIGITS = 40
+FINGERPRINT_GROUP = 4
+
+
+def fingerprint(public_key: bytes) -> str:
+    """``SHA-256(public key bytes)`` as a number, modulo 10^40, in ten groups of four digits.
+
+    At 133 bits, finding another key with the same fingerprint costs about 2^133 tries; the
+    80-bit form before it was within reach of a well-funded adversary.
+    """
+    number = int.from_bytes(hashlib.sha256(public_key).digest(), "big") % 10**FINGERPRINT_DIGITS
+    digits = f"{number:0{FINGERPRINT_DIGITS}d}"
+    return " ".join(
+        digits[i : i + FINGERPRINT_GROUP] for i in range(0, FINGERPRINT_DIGITS, FINGERPRINT_GROUP)
+    )
 
 
 # Not slots: cached_property needs an instance __dict__. Keys are parsed once and used for
@@ -88,11 +109,8 @@ class PublicKey:
 
     @property
     def fingerprint(self) -> str:
-        """16 base32 characters in four groups (80 bits of SHA-256), read aloud and compared by
-        the operator and the caseworker when the key is configured."""
-        digest = hashlib.sha256(self.raw).digest()[:10]
-        text = base64.b32encode(digest).decode("ascii")
-        return "-".join(text[i : i + 4] for i in range(0, 16, 4))
+        """What the operator and the caseworker read aloud and compare: see :func:`fingerprint`."""
+        return fingerprint(self.raw)
 
     @property
     def text(self) -> str:
@@ -207,6 +225,25 @@ def load_recipients(spec: str) -> list[PublicKey]:
     return keys
 
 
+def mixed_kinds(keys: Sequence[PublicKey]) -> bool:
+    """Whether ``keys`` mix post-quantum hybrid keys with plain X25519 ones.
+
+    Mixed, an envelope's X25519 stanza alone opens the data key: every report then has only
+    X25519's protection, and the hybrid keys' post-quantum protection is lost without a sign.
+    """
+    return len({k.kind for k in keys}) > 1
+
+
+def require_one_kind(keys: Sequence[PublicKey], *, allow_mixed: bool) -> None:
+    """Refuse recipients of mixed kinds (see :func:`mixed_kinds`) unless ``allow_mixed``."""
+    if mixed_kinds(keys) and not allow_mixed:
+        raise MixedKeyKinds(
+            "recipient keys mix mlkem768x25519 and x25519: an X25519 key alone would open every"
+            " report, so none would keep post-quantum protection. Give every caseworker a key of"
+            " one kind, or allow the mix by name (ALLOW_MIXED_RECIPIENT_KEYS=yes)"
+        )
+
+
 def _read_public_key_file(path: Path) -> list[PublicKey]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -275,10 +312,17 @@ def _b64(data: bytes) -> str:
 def _unb64(text: object) -> bytes:
     if not isinstance(text, str):
         raise BadKeyFile("key file: a binary field is not text")
+    # Strict: the decoder alone would skip characters outside the alphabet, so "***" would read
+    # as no bytes at all (and then as a wrong passphrase).
+    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise BadKeyFile("key file: a binary field is not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise BadKeyFile("key file: a binary field is not base64url") from exc
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def encode_private_key_file(

@@ -74,7 +74,8 @@ def id_prefix(text: str) -> str:
     return _normalise_id_text(text)
 
 
-@dataclass(frozen=True, slots=True)
+# weakref_slot: the bot counts the evidence bytes held in memory by the attachments still alive.
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Attachment:
     """A file the survivor attached. `kind` is photo, document or voice.
 
@@ -142,30 +143,86 @@ def _check_day(text: object, error: type[Exception]) -> None:
 
 def encode_report(report: Report) -> bytes:
     """Canonical JSON of a report: sorted keys, no whitespace, UTF-8, attachments in base64."""
-    document = {
-        "language": report.language,
-        "received_day": report.received_day,
-        "answers": report.answers,
-        "attachments": [
-            {
-                "kind": a.kind,
-                "mime": a.mime,
-                "name": a.name,
-                "data": base64.b64encode(a.data).decode("ascii"),
-                "cleaned": a.cleaned,
-            }
-            for a in report.attachments
-        ],
-    }
+    out = bytearray(encoded_length(report))
+    write_report(report, memoryview(out))
+    return bytes(out)
+
+
+# Attachments are base64-encoded this many bytes at a time, straight into the output: a multiple
+# of 3, so the pieces join into exactly the encoding of the whole.
+_B64_CHUNK = 3 * 256 * 1024
+
+
+def _json(value: object) -> bytes:
     return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def base64_length(size: int) -> int:
+    """Bytes of padded base64 for ``size`` bytes of data."""
+    return 4 * -(-size // 3)
+
+
+def _pieces(report: Report) -> list[bytes | Attachment]:
+    """The canonical JSON as literal pieces, with each attachment's data left for base64.
+
+    Keys in code point order: answers, attachments, language, received_day; and in an
+    attachment: cleaned, data, kind, mime, name.
+    """
+    pieces: list[bytes | Attachment] = [b'{"answers":', _json(report.answers), b',"attachments":[']
+    for number, a in enumerate(report.attachments):
+        opening = b',{"cleaned":' if number else b'{"cleaned":'
+        pieces += [opening + _json(a.cleaned) + b',"data":"', a]
+        pieces.append(
+            b'","kind":'
+            + _json(a.kind)
+            + b',"mime":'
+            + _json(a.mime)
+            + b',"name":'
+            + _json(a.name)
+            + b"}"
+        )
+    pieces.append(
+        b'],"language":'
+        + _json(report.language)
+        + b',"received_day":'
+        + _json(report.received_day)
+        + b"}"
+    )
+    return pieces
+
+
+def encoded_length(report: Report) -> int:
+    """``len(encode_report(report))``, without encoding anything."""
+    return sum(
+        base64_length(len(p.data)) if isinstance(p, Attachment) else len(p) for p in _pieces(report)
+    )
+
+
+def write_report(report: Report, out: memoryview) -> None:
+    """Write the canonical JSON of ``report`` into ``out`` (exactly :func:`encoded_length`
+    bytes), base64 included, with no copy of the whole: sealing a report of tens of megabytes
+    then needs one buffer, not five."""
+    at = 0
+    for piece in _pieces(report):
+        if not isinstance(piece, Attachment):
+            out[at : at + len(piece)] = piece
+            at += len(piece)
+            continue
+        data = memoryview(piece.data)
+        for start in range(0, len(data), _B64_CHUNK):
+            encoded = binascii.b2a_base64(data[start : start + _B64_CHUNK], newline=False)
+            out[at : at + len(encoded)] = encoded
+            at += len(encoded)
+    if at != len(out):
+        raise ValueError(f"report JSON is {at} bytes, the buffer {len(out)}")
 
 
 def decode_report(payload: bytes) -> Report:
     """Parse canonical JSON back into a `Report`; any schema fault raises `BadPayload`."""
     try:
-        document = json.loads(payload.decode("utf-8"))
+        document = json.loads(payload.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadPayload("report payload is not UTF-8 JSON") from exc
     if not isinstance(document, dict) or set(document) != {
@@ -188,6 +245,15 @@ def decode_report(payload: bytes) -> Report:
         )
     except InvalidReport as exc:
         raise BadPayload(f"report payload: {exc}") from exc
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two readers must never see two different reports in the same bytes: a repeated key is
+    # ambiguous (one parser keeps the first, another the last), so it is refused.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise BadPayload("report payload: an object repeats a key")
+    return document
 
 
 _ATTACHMENT_FIELDS = frozenset({"kind", "mime", "name", "data"})

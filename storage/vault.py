@@ -8,6 +8,14 @@
   or in which order reports arrived.
 - `secure_delete=ON` overwrites deleted envelopes; `purge` then truncates the WAL so no copy of a
   purged envelope lingers in it.
+- A report is refused (`VaultFull`) before it is sealed when it would take the vault past its
+  byte budget, or leave the disk nearly full: one account must not fill the disk for everyone.
+  The last tenth of the budget is kept for small reports (words, small photos), so a flood of
+  large files cannot silence the next woman's words.
+- The WAL is folded into the database and emptied after every report, so it never holds the order
+  in which reports arrived; `tidy` (the bot's sweep) does it again and sets the files' times to
+  the start of the day, so they do not date the last report (docs/threat-model.md says what file
+  times still tell: the inode change time cannot be set).
 
 The bot uses the async `Vault`; the caseworker console uses the sync `VaultReader` (read-only) and
 `purge_file`.
@@ -17,22 +25,29 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
 import aiosqlite
 
-from storage.envelope import parse, seal
-from storage.errors import ReportNotFound, StorageError, VaultError
+from storage.envelope import parse, seal, sealed_size
+from storage.errors import ReportNotFound, StorageError, VaultError, VaultFull
 from storage.keys import PublicKey
 from storage.report import Report, ReportId, id_prefix
 
 DEFAULT_RETENTION_DAYS = 90
+# Room on the disk that a report never takes: the host, its logs and SQLite's own work need it.
+MIN_FREE_BYTES = 256 * 1024 * 1024
+# An envelope up to this size is a small report: the longest story and contact in words, or a
+# small photo. Larger ones may fill only LARGE_SHARE of the budget; the rest is kept for these.
+SMALL_REPORT_BYTES = 64 * 1024
+LARGE_SHARE = 0.9
 
 # Append-only: step N brings `PRAGMA user_version` from N to N + 1. Never edit a released step.
 # The CHECKs hold invariant 1 at the lowest level: a day column cannot take a time of day.
@@ -59,6 +74,8 @@ _INSERT = "INSERT INTO reports (id, received_day, expires_day, envelope) VALUES 
 # The expiry day itself is NOT kept: expires_day is the first day on which the report is gone.
 _PURGE = "DELETE FROM reports WHERE expires_day <= ?"
 _CHECKPOINT = "PRAGMA wal_checkpoint(TRUNCATE)"
+# SQLite's files beside the database: their times are set with the database's.
+_COMPANIONS = ("-wal", "-shm")
 
 Clock = Callable[[], date]
 # Called with "sealed" (before the transaction), "inserted" (inside it, before COMMIT) and
@@ -69,6 +86,17 @@ CrashHook = Callable[[str], None]
 def utc_today() -> date:
     """Today's date in UTC: the default clock. Only the day is ever used."""
     return datetime.now(UTC).date()
+
+
+def blur_file_times(path: Path, day: date) -> None:
+    """Set the access and modification times of the database and its WAL and shared-memory
+    files to the start of ``day`` (UTC): after a write they would give its exact time."""
+    start = datetime.combine(day, time(), tzinfo=UTC).timestamp()
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in _COMPANIONS)):
+        try:
+            os.utime(file, (start, start))
+        except FileNotFoundError:
+            continue  # no WAL yet, or the last connection removed it
 
 
 def _connect_rw(path: Path) -> sqlite3.Connection:
@@ -131,10 +159,12 @@ class Vault:
         self,
         *,
         connection: aiosqlite.Connection,
+        path: Path,
         recipients: Sequence[PublicKey],
         retention_days: int,
         clock: Clock,
         crash_hook: CrashHook | None,
+        max_bytes: int | None = None,
     ) -> None:
         if not recipients:
             # A vault without recipients would store reports nobody can ever read.
@@ -142,10 +172,12 @@ class Vault:
         if retention_days < 1:
             raise VaultError("retention_days must be at least 1")
         self._conn = connection
+        self.path = path
         self._recipients = tuple(recipients)
         self._retention = timedelta(days=retention_days)
         self._clock = clock
         self._crash_hook = crash_hook
+        self._max_bytes = max_bytes
         # One connection, one transaction at a time: concurrent store() calls queue here.
         self._lock = asyncio.Lock()
 
@@ -158,8 +190,10 @@ class Vault:
         retention_days: int = DEFAULT_RETENTION_DAYS,
         clock: Clock = utc_today,
         crash_hook: CrashHook | None = None,
+        max_bytes: int | None = None,
     ) -> Vault:
-        """Open (creating or migrating if needed) the vault at `path`."""
+        """Open (creating or migrating if needed) the vault at `path`. ``max_bytes``: the byte
+        budget of the database (None: only the disk's free space limits it)."""
         path = Path(path)
         await asyncio.to_thread(migrate, path)
         connection = await aiosqlite.connect(path, isolation_level=None)
@@ -168,10 +202,12 @@ class Vault:
                 await connection.execute(pragma)
             return cls(
                 connection=connection,
+                path=path,
                 recipients=recipients,
                 retention_days=retention_days,
                 clock=clock,
                 crash_hook=crash_hook,
+                max_bytes=max_bytes,
             )
         except BaseException:
             await connection.close()
@@ -182,12 +218,17 @@ class Vault:
         return self._clock()
 
     async def store(self, report: Report) -> ReportId:
-        """Seal `report` to every recipient and commit it durably. Returns only after COMMIT."""
+        """Seal `report` to every recipient and commit it durably. Returns only after COMMIT.
+
+        Raises `VaultFull` (before sealing anything) when there is no room for it.
+        """
         report_id = ReportId.new()
-        # Sealing is CPU work (and may cover megabytes of attachments): keep it off the event loop.
-        envelope = await asyncio.to_thread(seal, report, report_id, self._recipients)
         expires = report.day + self._retention
         async with self._lock:
+            await self._make_room(sealed_size(report, [r.kind for r in self._recipients]))
+            # Sealing is CPU work (and may cover megabytes of attachments): off the event loop,
+            # and one at a time (under the lock), so its buffer exists once, not once per sender.
+            envelope = await asyncio.to_thread(seal, report, report_id, self._recipients)
             self._checkpoint("sealed")
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -201,8 +242,35 @@ class Vault:
                 if self._conn.in_transaction:
                     await self._conn.execute("ROLLBACK")
                 raise
+            # Fold the report into the database file and empty the WAL at once: frames left in
+            # the WAL would keep the order in which reports arrived until the next checkpoint.
+            await self._conn.execute(_CHECKPOINT)
         self._checkpoint("committed")
         return report_id
+
+    async def used_bytes(self) -> int:
+        """Bytes the database's pages hold (free pages left by purged reports not counted)."""
+        sizes = []
+        for pragma in ("page_count", "freelist_count", "page_size"):
+            async with self._conn.execute(f"PRAGMA {pragma}") as cursor:
+                row = await cursor.fetchone()
+            sizes.append(int(row[0]) if row else 0)
+        pages, free, page_size = sizes
+        return (pages - free) * page_size
+
+    async def _make_room(self, size: int) -> None:
+        """Raise `VaultFull` unless a `size`-byte envelope fits the budget and the disk."""
+        if self._max_bytes is not None:
+            used = await self.used_bytes()
+            small = size <= SMALL_REPORT_BYTES
+            if used + size > (self._max_bytes if small else self._max_bytes * LARGE_SHARE):
+                if small or used + SMALL_REPORT_BYTES > self._max_bytes:
+                    raise VaultFull("budget", "the vault's byte budget is spent")
+                raise VaultFull("words_only", "only the room kept for small reports is left")
+        free = (await asyncio.to_thread(shutil.disk_usage, self.path.parent)).free
+        # The envelope goes to the WAL first, then into the database: twice, for a moment.
+        if free < 2 * size + MIN_FREE_BYTES:
+            raise VaultFull("disk", "the disk is nearly full")
 
     async def purge(self, today: date | None = None) -> int:
         """Delete every report whose expiry day is today or earlier; returns how many.
@@ -213,8 +281,16 @@ class Vault:
         async with self._lock:
             cursor = await self._conn.execute(_PURGE, (day,))
             deleted = cursor.rowcount
-            await self._conn.execute(_CHECKPOINT)
+        await self.tidy()
         return deleted
+
+    async def tidy(self) -> None:
+        """Fold the WAL into the database, empty it, and set the files' times to the start of
+        today: the bot calls this on every sweep, whether or not anything was written, so the
+        files look the same after a quiet half-minute as after a report."""
+        async with self._lock:
+            await self._conn.execute(_CHECKPOINT)
+            await asyncio.to_thread(blur_file_times, self.path, self._clock())
 
     async def count(self) -> int:
         """Number of stored reports (for health checks; says nothing about content)."""
@@ -257,6 +333,7 @@ def purge_file(path: Path | str, *, today: date) -> int:
         _require_vault(conn, path)
         deleted = conn.execute(_PURGE, (today.isoformat(),)).rowcount
         conn.execute(_CHECKPOINT)
+        blur_file_times(path, today)
         return deleted
     except sqlite3.DatabaseError as exc:
         raise VaultError(f"{path} is not a usable report database: {exc}") from exc

@@ -20,7 +20,7 @@ from telegram_emulator.fixtures import command_entities, user_object
 from telegram_emulator.methods import BotApi
 from telegram_emulator.server import ApiCall, ApiServer
 from telegram_emulator.state import Button, ChangeListener, Chat, StoredMessage
-from telegram_emulator.world import Alert, World
+from telegram_emulator.world import Alert, StoredFile, World
 
 
 class SettleTimeout(TimeoutError):
@@ -368,6 +368,22 @@ class SimUser:
         """She sends a file."""
         ext = file_name.rsplit(".", 1)[-1] if "." in file_name else "bin"
         stored = self.emu.world.store_file(data, "documents", ext, mime_type)
+        return await self._send_stored_document(stored, file_name, mime_type, caption)
+
+    async def send_document_again(self, sent: StoredMessage) -> StoredMessage:
+        """She sends a document already on Telegram's servers again, by its file id (as a
+        client does when she forwards or re-sends it): nothing is uploaded, so any account can
+        make the bot download the same large file as often as it likes."""
+        document = sent.payload["document"]
+        stored = self.emu.world.files[document["file_id"]]
+        return await self._send_stored_document(
+            stored, document["file_name"], document["mime_type"], None
+        )
+
+    async def _send_stored_document(
+        self, stored: StoredFile, file_name: str, mime_type: str, caption: str | None
+    ) -> StoredMessage:
+        data = stored.data
         document = {
             "file_id": stored.file_id,
             "file_unique_id": stored.unique_id,

@@ -77,7 +77,8 @@ def pixels(data: bytes) -> bytes:
 
 
 def metadata(data: bytes) -> tuple[dict[int, object], dict[int, object], dict[str, object]]:
-    """(EXIF tags, GPS tags, Pillow's info) of an image."""
+    """(EXIF tags, GPS tags, Pillow's info by name) of an image."""
     with Image.open(io.BytesIO(data)) as image:
         exif = image.getexif()
-        return dict(exif), dict(exif.get_ifd(ExifTags.IFD.GPSInfo)), dict(image.info)
+        info = {str(key): value for key, value in image.info.items()}
+        return dict(exif), dict(exif.get_ifd(ExifTags.IFD.GPSInfo)), info

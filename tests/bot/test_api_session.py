@@ -129,9 +129,14 @@ def test_each_response_class_is_built_once() -> None:
 
 
 def test_a_screen_edit_sends_what_edit_message_text_sends() -> None:
-    fields = {"chat_id": 42, "message_id": 7, "text": "Сәлем", "reply_markup": KEYBOARD}
+    fields: dict[str, Any] = {
+        "chat_id": 42,
+        "message_id": 7,
+        "text": "Сәлем",
+        "reply_markup": KEYBOARD,
+    }
     session, bot = BotApiSession(), _bot()
-    screen = EditScreen(**fields)  # type: ignore[arg-type]
+    screen = EditScreen(**fields)
     assert screen.__api_method__ == "editMessageText"
     assert session.json_body(bot, screen) == session.json_body(bot, EditMessageText(**fields))
 
@@ -141,7 +146,8 @@ def test_a_screen_edit_answer_is_checked_but_not_rebuilt() -> None:
     screen = EditScreen(chat_id=42, message_id=7, text="x")
     edited = {"message_id": 7, "date": 1, "chat": {"id": 42, "type": "private"}, "text": "x"}
     answer = session.check_response(bot, screen, 200, json.dumps({"ok": True, "result": edited}))
-    assert answer.result == edited
+    result: object = answer.result  # the answer as Telegram sent it, not built into a Message
+    assert result == edited
     with pytest.raises(TelegramBadRequest, match="not modified"):
         session.check_response(
             bot,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings, read_env_file
+from bot.config import ConfigError, load_settings
+from bot.startup import open_desk
+from flows.envfile import read_env_file
+from storage import generate_keypair
 
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:
@@ -21,6 +25,8 @@ def test_defaults_need_nothing(tmp_path: Path) -> None:
     [
         ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN"),
         ({"BOT_API_BASE": "ftp://x"}, "BOT_API_BASE"),
+        ({"BOT_API_BASE": "http://127.0.0.1:99999"}, "BOT_API_BASE"),
+        ({"BOT_API_BASE": "http://[::1"}, "BOT_API_BASE"),
         ({"IDLE_MINUTES": "soon"}, "IDLE_MINUTES"),
         ({"IDLE_MINUTES": "0"}, "IDLE_MINUTES"),
         ({"FLOOD_UPDATES": "30"}, "FLOOD_UPDATES"),
@@ -42,3 +48,49 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     assert read_env_file(env_file) == {"IDLE_MINUTES": "5", "EXIT_MESSAGE": "none"}
     settings = load_settings({"IDLE_MINUTES": "7"}, env_file=env_file)
     assert settings.idle_minutes == 7 and settings.exit_message == "none"
+
+
+async def test_no_operator_setting_reaches_the_test_only_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark's seconds-long idle time and the tests' kill switch are command-line
+    arguments of ``bench.bot_under_test`` only: in .env or the environment they do nothing."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("IDLE_SECONDS_FOR_BENCHMARK=2\nTEST_ONLY_KILL_VAULT_AT=sealed\n")
+    monkeypatch.setenv("TEST_ONLY_KILL_VAULT_AT", "sealed")
+    key = generate_keypair("mlkem768x25519").public.text
+    settings = load_settings(
+        {"REPORT_RECIPIENTS": key, "VAULT_PATH": str(tmp_path / "v.sqlite3")}, env_file=env_file
+    )
+    assert settings.idle_minutes == 15
+    desk = await open_desk(settings)
+    assert desk is not None
+    try:
+        assert desk.vault._crash_hook is None
+    finally:
+        await desk.close()
+
+
+async def test_mixed_recipient_kinds_stop_the_bot_unless_named_and_each_key_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An X25519 key beside hybrid ones would open every report alone: refused at start, unless
+    the operator allows it by name, and then said plainly in the log. Every recipient's
+    fingerprint is logged, for the operator to compare with the caseworker's."""
+    hybrid, classic = generate_keypair("mlkem768x25519"), generate_keypair("x25519")
+    env = {
+        "REPORT_RECIPIENTS": f"{hybrid.public.text},{classic.public.text}",
+        "VAULT_PATH": str(tmp_path / "v.sqlite3"),
+    }
+    with pytest.raises(ConfigError, match="ALLOW_MIXED_RECIPIENT_KEYS"):
+        await open_desk(load_settings(env, env_file=tmp_path / "none"))
+    allowed = load_settings({**env, "ALLOW_MIXED_RECIPIENT_KEYS": "yes"}, tmp_path / "none")
+    with caplog.at_level(logging.WARNING):
+        desk = await open_desk(allowed)
+    assert desk is not None
+    await desk.close()
+    assert f"recipient 1 of 2: mlkem768x25519 key, fingerprint {hybrid.public.fingerprint}" in (
+        caplog.text
+    )
+    assert f"recipient 2 of 2: x25519 key, fingerprint {classic.public.fingerprint}" in caplog.text
+    assert "no report has post-quantum protection" in caplog.text

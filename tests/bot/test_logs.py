@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import install_scrubbing, scrub
+from bot.logs import OUR_LOGGERS, configure_logging, install_scrubbing, scrub
 
 
 def test_scrub_removes_ids_handles_and_tokens() -> None:
@@ -53,3 +54,52 @@ def test_an_exception_passed_as_an_argument_logs_only_its_type(
         )
     assert "Aigerim" not in caplog.text and "he hit me" not in caplog.text
     assert "Failed to fetch updates - ValueError: ValueError" in caplog.text
+
+
+@pytest.fixture
+def configured() -> Iterator[None]:
+    """configure_logging as the bot runs it; the root logger's state put back afterwards."""
+    root = logging.getLogger()
+    handlers, root_level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in (*OUR_LOGGERS, "noisy.lib")}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(root_level)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_at_debug_only_our_loggers_speak_below_warning(
+    configured: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """aiosqlite at DEBUG logs every call with its arguments (a report's INSERT with its id and
+    envelope): third-party loggers stay at WARNING whatever LOG_LEVEL says."""
+    configure_logging("DEBUG")
+    for name in ("aiosqlite", "aiohttp.client", "asyncio", "aiogram.event", "aiogram.dispatcher"):
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+    assert logging.getLogger("bot.reports").isEnabledFor(logging.DEBUG)
+    assert logging.getLogger("storage.vault").isEnabledFor(logging.DEBUG)
+    # A library that sets its own logger's level is still held back at the handler.
+    noisy = logging.getLogger("noisy.lib")
+    noisy.setLevel(logging.DEBUG)
+    noisy.debug("executing INSERT secret-envelope")
+    noisy.warning("a warning passes")
+    logging.getLogger("aiosqlite").debug("executing INSERT another-envelope")
+    logging.getLogger("bot.reports").debug("our own debug line")
+    err = capsys.readouterr().err
+    assert "envelope" not in err
+    assert "WARNING noisy.lib: a warning passes" in err
+    assert "DEBUG bot.reports: our own debug line" in err
+
+
+def test_the_chosen_level_holds_for_everyone_above_warning(
+    configured: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("ERROR")
+    logging.getLogger("aiohttp.client").warning("third-party warning")
+    logging.getLogger("bot.app").warning("our warning")
+    logging.getLogger("bot.app").error("our error")
+    err = capsys.readouterr().err
+    assert "warning" not in err and "ERROR bot.app: our error" in err

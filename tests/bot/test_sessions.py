@@ -156,7 +156,9 @@ def test_the_store_gives_back_its_table_once_most_sessions_are_gone() -> None:
         store.touch(chat)  # still fresh when the others expire
     clock.now = 61
     for chat in store.idle():
-        store.drop(store.get(chat))
+        idle = store.get(chat)
+        assert idle is not None
+        store.drop(idle)
     assert len(store) == 10
     assert sys.getsizeof(store._sessions) < full / 100
     # Order and lookups survive the copy.
@@ -196,6 +198,7 @@ def _busy_session(text: str = "Her words, her street") -> Session:
         previous_nonce="prev-Xy",
         recent=[1.5, 2.25],
         flood_warned=True,
+        reports_sent=(100.0, 2000.5),
     )
 
 
@@ -257,6 +260,7 @@ async def test_only_a_session_at_rest_and_still_current_is_parked() -> None:
     store.park(session)
     assert parked()
     again = store.get(1)
+    assert again is not None
     assert again is not session and again is store.get(1) and _same(again, session)
     store.park(session)  # a stale handle parks nothing: the store keeps the one it handed out
     assert store.get(1) is again

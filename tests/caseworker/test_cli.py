@@ -17,9 +17,15 @@ import pytest
 from console_helpers import PASSPHRASE, SURVIVOR_TEXT, Setup, fill, run, sample_reports
 
 from caseworker.cli import build_parser
-from storage.keys import read_public_key_of_key_file
+from storage.keys import (
+    Passphrase,
+    generate_keypair,
+    insecure_argon2_params,
+    read_public_key_of_key_file,
+    write_private_key_file,
+)
 
-COMMANDS = ["keygen", "pubkey", "list", "read", "export", "stats", "purge"]
+COMMANDS = ["keygen", "pubkey", "fingerprint", "list", "read", "export", "stats", "purge"]
 
 
 def test_help_on_every_command_starts_nothing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -261,3 +267,27 @@ def test_read_is_read_only(setup: Setup) -> None:
 def test_pubkey_matches_keygen(setup: Setup) -> None:
     result = run("pubkey", "--key", str(setup.key_file))
     assert setup.key.public.fingerprint in result.out
+
+
+def test_fingerprint_of_a_key_line_a_key_file_and_a_private_key_file(tmp_path: Path) -> None:
+    """What the caseworker reads out is what the bot logs for her key at start."""
+    key = generate_keypair()
+    other = generate_keypair("x25519")
+    lines = tmp_path / "recipients.txt"
+    lines.write_text(f"# the centre's caseworkers\n{key.public.text}\n{other.public.text}\n")
+    private = tmp_path / "me.key"
+    write_private_key_file(private, key, Passphrase(PASSPHRASE), params=insecure_argon2_params())
+    result = run("fingerprint", key.public.text, str(lines), str(private))
+    assert result.code == 0, result.err
+    rows = [line.split("  ") for line in result.out.splitlines()]
+    assert [r[0] for r in rows] == [
+        key.public.fingerprint,
+        key.public.fingerprint,
+        other.public.fingerprint,
+        key.public.fingerprint,
+    ]
+    assert [r[1] for r in rows] == ["mlkem768x25519", "mlkem768x25519", "x25519", "mlkem768x25519"]
+    bad = run("fingerprint", "srk1-x25519:AAAA")
+    assert bad.code == 1 and bad.err.startswith("error: ")
+    missing = run("fingerprint", str(tmp_path / "nope"))
+    assert missing.code == 1 and "nor a file" in missing.err

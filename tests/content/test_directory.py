@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.__main__ import main as flows_main
 from flows.check import MESSAGE_CHARS, NOTICE_ROOM, check
 from flows.directory import (
     EXAMPLE_FILE,
@@ -193,6 +194,19 @@ def test_the_checker_validates_the_configured_directory(
     path = write(tmp_path, "entries:\n  - region: astana\n")
     monkeypatch.setenv("DIRECTORY_FILE", str(path))
     assert any(p.startswith("directory: my-directory.yaml: entry 1") for p in check())
+
+
+def test_flows_check_reads_the_directory_the_bot_reads_from_dot_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator sets DIRECTORY_FILE in .env, as for the bot: ``python -m flows check``
+    checks that file, not the shipped example."""
+    path = write(tmp_path, "entries:\n  - region: astana\n")
+    (tmp_path / ".env").write_text(f"DIRECTORY_FILE={path.name}\n")
+    monkeypatch.delenv("DIRECTORY_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert flows_main(["check"]) == 1
+    assert "directory: my-directory.yaml: entry 1" in capsys.readouterr().out
 
 
 def test_too_many_entries_for_one_region(tmp_path: Path) -> None:

@@ -128,7 +128,9 @@ def test_phone_numbers_in_texts_are_well_formed(lang: str) -> None:
 
     catalog = read_catalog(lang)
     for msgid in sorted(content_msgids()):
-        string = str(catalog.get(msgid).string)
+        message = catalog.get(msgid)
+        assert message is not None, msgid
+        string = str(message.string)
         for full in re.findall(r"\+\s*7[\d\s()-]{6,}\d", string):
             assert PHONE_RE.match(full), f"{msgid} [{lang}]: {full!r}"
         for short in re.findall(r"<b>(\d{3,4})</b>|📞 (\d{3,4})\b", string):

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from bot.app import App, build_app
 from bot.config import Settings
 from bot.logs import install_scrubbing
 from bot.startup import open_desk
-from storage import generate_keypair
+from storage import PrivateKey, generate_keypair
 from telegram_emulator.client import Emulator, SimUser
 
 
@@ -78,7 +79,7 @@ async def running_bot(
     *,
     concurrent: bool = False,
     request_timeout: float | None = None,
-    **build: object,
+    **build: Any,
 ) -> AsyncIterator[Harness]:
     """Start the emulator and the bot polling it; on exit stop gracefully (the shutdown wipe)."""
     install_scrubbing()
@@ -95,7 +96,7 @@ async def running_bot(
             sweep_every=3600,
             desk=desk,
             **build,
-        )  # type: ignore[arg-type]
+        )
         task = asyncio.create_task(
             app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=concurrent)
         )
@@ -121,13 +122,15 @@ async def harness() -> AsyncIterator[Harness]:
 class Caseworker:
     """A caseworker's key pair (kept by the test, as it would be on her own machine)."""
 
-    key: object
+    key: PrivateKey
     public: str
 
 
 @pytest.fixture
 def caseworkers() -> list[Caseworker]:
-    keys = [generate_keypair("mlkem768x25519"), generate_keypair("x25519")]
+    """Two caseworkers with post-quantum hybrid keys (one kind: a mix is refused unless the
+    operator names it, see tests/bot/test_config.py)."""
+    keys = [generate_keypair("mlkem768x25519"), generate_keypair("mlkem768x25519")]
     return [Caseworker(key=k, public=k.public.text) for k in keys]
 
 

@@ -68,6 +68,6 @@ async def test_the_sweeper_purges_expired_reports(reporting: Harness) -> None:
     db = reporting.app.settings.vault_path
     assert len(VaultReader(db).list_rows()) == 1
     later = dt.date.today() + dt.timedelta(days=91)
-    desk.vault._clock = lambda: later  # type: ignore[method-assign]  # 91 days pass
+    desk.vault._clock = lambda: later  # 91 days pass
     await reporting.app.sweep()
     assert VaultReader(db).list_rows() == []

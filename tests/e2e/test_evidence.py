@@ -41,7 +41,7 @@ async def test_a_photo_sent_as_a_file_is_sealed_without_gps_and_marked_cleaned(
 
     db = reporting.app.settings.vault_path
     (row,) = VaultReader(db).list_rows()
-    report = open_envelope(row.envelope, row.id, caseworkers[0].key)  # type: ignore[arg-type]
+    report = open_envelope(row.envelope, row.id, caseworkers[0].key)
     image, document = report.attachments
     assert image.cleaned is True and image.name == "image.jpg" and image.mime == "image/jpeg"
     exif, gps, info = metadata(image.data)

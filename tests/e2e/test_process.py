@@ -14,9 +14,13 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.sandbox import run_sandbox
+from storage import VaultReader, generate_keypair
 from telegram_emulator.client import Emulator, SimUser
+from tests.resilience.flows import BEFORE_STORY, SEND, THANKS, start_in_english
 
 ROOT = Path(__file__).resolve().parents[2]
+# The loggers allowed below WARNING (bot.logs.OUR_LOGGERS, spelled out to test it).
+OURS = {"bot", "flows", "storage", "caseworker", "telegram_emulator"}
 
 
 async def wait_for(predicate: object, timeout: float = 20) -> None:
@@ -104,6 +108,87 @@ async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_pat
         raw = path.read_bytes()
         for marker in markers:
             assert marker.encode() not in raw, f"{marker} in {path.name}"
+
+
+async def test_at_debug_a_report_leaves_no_trace_in_the_logs(tmp_path: Path) -> None:
+    """The privacy scan at LOG_LEVEL=DEBUG, with a report and a file: only our loggers speak
+    below WARNING, and nothing names her, her words, or the report's id."""
+    key = generate_keypair("mlkem768x25519")
+    vault = tmp_path / "vault" / "reports.sqlite3"
+    async with Emulator() as emu:
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(tmp_path),
+            "BOT_TOKEN": emu.token,
+            "BOT_API_BASE": emu.base_url,
+            "LOG_LEVEL": "DEBUG",
+            "REPORT_RECIPIENTS": key.public.text,
+            "VAULT_PATH": str(vault),
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await wait_for(lambda: emu.calls_to("getUpdates"))
+            user = emu.user(
+                "Aigerim", last_name="Sultanova", username="aigerim_1990", language_code="en"
+            )
+
+            async def quiet() -> None:
+                await emu.settle(timeout=15)
+
+            await start_in_english(user, quiet)
+            # Each step waits for the bot's answer: a separate process at DEBUG on a loaded
+            # machine may answer after the emulator has looked quiet for a moment.
+            for label in BEFORE_STORY:
+                await user.press(label, wait=True, timeout=15)
+            await user.send("he broke the door at flat 12", wait=True)
+            await user.press("Next ➡️", wait=True, timeout=15)
+            await user.send_photo(b"\x89PNG bruise-photo-bytes" * 100)
+            await quiet()
+            await user.press("Next ➡️", wait=True, timeout=15)
+            await user.press("No, don't contact me", wait=True, timeout=15)
+            await user.press(SEND, wait=True, timeout=15)
+            await quiet()
+            assert user.last_bot is not None and (user.last_bot.text or "").startswith(THANKS)
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+    assert process.returncode == 0, err.decode()[-2000:]
+    logs = (out + err).decode()
+    lines = logs.splitlines()
+    assert "bot starting" in logs
+    for line in lines:
+        level, _, rest = line.partition(" ")
+        if level in ("DEBUG", "INFO"):
+            assert rest.split(".", 1)[0].split(":", 1)[0] in OURS, line[:200]
+        assert len(line) < 1000, line[:200]
+    with VaultReader(vault) as reader:
+        (row,) = reader.list_rows()
+    markers = [
+        str(user.chat.id),
+        "Aigerim",
+        "Sultanova",
+        "aigerim_1990",
+        "broke the door",
+        "flat 12",
+        "bruise-photo",
+        row.id.hex,
+        repr(row.id.value)[2:-1],
+        row.envelope[:16].hex(),
+    ]
+    for marker in markers:
+        assert marker not in logs, marker
 
 
 async def test_sandbox_transcript_shows_messages_appear_change_and_disappear() -> None:

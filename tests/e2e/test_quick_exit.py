@@ -69,7 +69,9 @@ async def test_exit_can_leave_nothing(make_harness: Factory) -> None:
 
 async def test_exit_button_works_on_a_stale_message_after_restart(harness: Harness) -> None:
     user = await converse(harness)
-    harness.app.sessions.drop(harness.app.sessions.get(user.chat.id))  # as if the bot restarted
+    session = harness.app.sessions.get(user.chat.id)
+    assert session is not None
+    harness.app.sessions.drop(session)  # as if the bot restarted
     message = user.keyboard_message
     assert message is not None
     await user.press_data(message.message_id, QuickExit().pack())
@@ -136,7 +138,7 @@ async def test_a_sweep_wipes_many_conversations_a_few_at_a_time(harness: Harness
         nonlocal in_flight, most, tasks
         in_flight += 1
         most = max(most, in_flight)
-        wiping = [t for t in asyncio.all_tasks() if "_wipe_many" in t.get_coro().__qualname__]
+        wiping = [t for t in asyncio.all_tasks() if "_wipe_many" in repr(t.get_coro())]
         tasks = max(tasks, len(wiping))
         try:
             return await deleting(**kwargs)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from tests.e2e.conftest import Caseworker, bot_texts, open_menu, running_bot, tap
+from tests.e2e.conftest import Caseworker, Harness, bot_texts, open_menu, running_bot, tap
 
 GOODBYE = "Have a good day!"
 
@@ -45,17 +45,21 @@ async def test_exit_does_not_wait_for_a_slow_download_and_what_follows_is_wiped(
 
 
 async def test_a_pressed_message_from_before_a_restart_goes_with_a_typed_exit(
-    harness: object,
+    harness: Harness,
 ) -> None:
-    user = await open_menu(harness, "en")  # type: ignore[arg-type]
-    app = harness.app  # type: ignore[attr-defined]
-    app.sessions.drop(app.sessions.get(user.chat.id))  # the bot restarted: it knows nothing
+    user = await open_menu(harness, "en")
+    app = harness.app
+    session = app.sessions.get(user.chat.id)
+    assert session is not None
+    app.sessions.drop(session)  # the bot restarted: it knows nothing
     old = user.keyboard_message
     assert old is not None
-    await user.press_data(old.message_id, old.buttons[0][0][1])
-    await harness.settle()  # type: ignore[attr-defined]
+    data = old.buttons[0][0][1]
+    assert data is not None
+    await user.press_data(old.message_id, data)
+    await harness.settle()
     await user.send("exit")
-    await harness.settle()  # type: ignore[attr-defined]
+    await harness.settle()
     assert [m.text for m in user.visible] == [GOODBYE]
 
 

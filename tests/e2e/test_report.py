@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def key_file(tmp_path: Path, caseworker: Caseworker, name: str) -> tuple[Path, P
     write_private_key_file(
         key,
         caseworker.key,
-        Passphrase("correct horse battery staple"),  # type: ignore[arg-type]
+        Passphrase("correct horse battery staple"),
         params=insecure_argon2_params(),
     )
     return key, secret
@@ -110,7 +111,7 @@ async def test_report_is_sealed_and_each_caseworker_reads_exactly_what_she_sent(
     rows = VaultReader(db).list_rows()
     assert len(rows) == 1
     for caseworker in caseworkers:
-        report = open_envelope(rows[0].envelope, rows[0].id, caseworker.key)  # type: ignore[arg-type]
+        report = open_envelope(rows[0].envelope, rows[0].id, caseworker.key)
         assert report.language == "en"
         assert report.answers == {
             "forms": ["physical", "economic"],
@@ -263,3 +264,38 @@ async def test_files_over_the_limit_are_not_downloaded_or_kept(reporting: Harnes
     await tap(reporting, user, "No, don't contact me")
     await tap(reporting, user, "🗑 Discard this draft")
     assert session.attachments == {}
+
+
+async def send_short_report(harness: Harness, story: str) -> SimUser:
+    """A report with only her words, every other question skipped."""
+    user = await skip_to_story(harness)
+    await user.send(story)
+    await harness.settle()
+    await tap(harness, user, "Next ➡️")
+    await tap(harness, user, "Next ➡️")
+    await tap(harness, user, "No, don't contact me")
+    await tap(harness, user, "✅ Send")
+    assert bot_texts(user)[-1].startswith("Thank you")
+    return user
+
+
+async def test_the_vault_files_do_not_date_reports_or_keep_their_order(
+    reporting: Harness,
+) -> None:
+    """After three reports the WAL holds nothing (no frames, so no arrival order), and once the
+    sweep has run, the database, -wal and -shm files carry the start of the day as their times,
+    not the moment of the last report."""
+    for n in range(3):
+        await send_short_report(reporting, f"report number {n}")
+        wal = reporting.app.settings.vault_path.with_name("reports.sqlite3-wal")
+        assert wal.stat().st_size == 0, "frames left in the WAL after a report"
+    await reporting.app.sweep()
+    db = reporting.app.settings.vault_path
+    start_of_day = dt.datetime.combine(
+        dt.datetime.now(dt.UTC).date(), dt.time(), tzinfo=dt.UTC
+    ).timestamp()
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        info = path.stat()
+        assert info.st_mtime == start_of_day and info.st_atime == start_of_day, path.name
+    assert db.with_name(db.name + "-wal").stat().st_size == 0
+    assert len(VaultReader(db).list_rows()) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def write(
     main_yaml: str,
     texts: dict[str, str],
     *,
-    fuzzy: set[str] = frozenset(),
+    fuzzy: Collection[str] = (),
     only: str | None = None,
 ) -> None:
     content = root / "flows" / "content"

@@ -91,7 +91,7 @@ def press(book: Book, state: State, label: str) -> State:
     return step(book, state, Press(index)).state
 
 
-def at(screen: str, **answers: object) -> State:
+def at(screen: str, **answers: str | tuple[str, ...]) -> State:
     return State(locale="en", screen=screen, answers={"form": answers} if answers else {})
 
 

@@ -136,8 +136,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def caseworkers() -> list[Caseworker]:
-    """Two caseworkers' key pairs, kept by the test as they would be on their own machines."""
-    keys = [generate_keypair("mlkem768x25519"), generate_keypair("x25519")]
+    """Two caseworkers' key pairs (both hybrid), kept by the test as on their own machines."""
+    keys = [generate_keypair("mlkem768x25519"), generate_keypair("mlkem768x25519")]
     return [Caseworker(key=k, public=k.public.text) for k in keys]
 
 

@@ -4,8 +4,9 @@ Invariant 7: a report is acknowledged only after its transaction committed, and 
 report survives the process dying at any moment. After a restart the bot serves again and the
 vault passes SQLite's integrity check.
 
-The kill points inside the vault use the documented test-only hook ``TEST_ONLY_KILL_VAULT_AT``
-(see ``bot/startup.py``); the others are plain ``SIGKILL`` from outside.
+The kill points inside the vault use the test-only seam ``python -m bench.bot_under_test
+--kill-vault-at`` (the real bot with a crash hook no setting can switch on); the others are plain
+``SIGKILL`` from outside.
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ pytestmark = pytest.mark.slow
 class BotProcess:
     """``python -m bot run`` against the emulator, its stderr kept for inspection."""
 
-    def __init__(self, emu: Emulator, folder: Path, recipients: str, kill_at: str | None) -> None:
+    def __init__(
+        self,
+        emu: Emulator,
+        folder: Path,
+        recipients: str,
+        kill_at: str | None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.emu = emu
         self.folder = folder
         self.env = {
@@ -46,18 +54,18 @@ class BotProcess:
             "REPORT_RECIPIENTS": recipients,
             "VAULT_PATH": str(folder / "vault" / "reports.sqlite3"),
             "LOG_LEVEL": "INFO",
+            **(env or {}),
         }
-        if kill_at:
-            self.env["TEST_ONLY_KILL_VAULT_AT"] = kill_at
+        # The same bot as ``python -m bot run``; the kill hook only on the test seam's command line.
+        self.command = ["-m", "bench.bot_under_test", "--kill-vault-at", kill_at] if kill_at else []
+        self.command = self.command or ["-m", "bot", "run"]
         self.proc: asyncio.subprocess.Process | None = None
         self.stderr = b""
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "run",
+            *self.command,
             cwd=self.folder,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
@@ -100,9 +108,13 @@ class BotProcess:
 
 @contextlib.asynccontextmanager
 async def bot_process(
-    emu: Emulator, folder: Path, recipients: str, kill_at: str | None = None
+    emu: Emulator,
+    folder: Path,
+    recipients: str,
+    kill_at: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[BotProcess]:
-    process = BotProcess(emu, folder, recipients, kill_at)
+    process = BotProcess(emu, folder, recipients, kill_at, env)
     await process.start()
     try:
         yield process
@@ -143,7 +155,7 @@ def stories(vault: Path, caseworkers: list[Caseworker]) -> list[str]:
     out: list[str] = []
     with VaultReader(vault) as reader:
         for row in reader.list_rows():
-            opened = [open_envelope(row.envelope, row.id, c.key) for c in caseworkers]  # type: ignore[arg-type]
+            opened = [open_envelope(row.envelope, row.id, c.key) for c in caseworkers]
             assert opened[0] == opened[1]
             story = opened[0].answers["story"]
             assert isinstance(story, str)

@@ -126,7 +126,7 @@ async def test_five_hundred_users_at_once_see_only_their_own_screens_and_reports
         assert len(rows) == len(reporters)
         seen: set[str] = set()
         for row in rows:
-            report = open_envelope(row.envelope, row.id, caseworkers[1].key)  # type: ignore[arg-type]
+            report = open_envelope(row.envelope, row.id, caseworkers[1].key)
             story = report.answers["story"]
             assert isinstance(story, str)
             inside = [m for m in markers.values() if m in story]

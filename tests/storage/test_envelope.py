@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +18,7 @@ from storage.envelope import (
     pad,
     parse,
     seal,
+    sealed_size,
     unpad,
 )
 from storage.errors import (
@@ -27,7 +29,7 @@ from storage.errors import (
     UnknownFormat,
 )
 from storage.keys import PrivateKey
-from storage.report import Attachment, Report, ReportId
+from storage.report import Attachment, Report, ReportId, encode_report
 
 
 def test_round_trip_one_hybrid_recipient(hybrid_key: PrivateKey, report: Report) -> None:
@@ -180,3 +182,25 @@ def test_duplicate_recipients_refused(x25519_key: PrivateKey, report: Report) ->
         seal(report, ReportId.new(), [x25519_key.public, x25519_key.public])
     with pytest.raises(InvalidReport):
         seal(report, ReportId.new(), [])
+
+
+def test_sealing_a_large_report_takes_one_envelope_of_memory(hybrid_key: PrivateKey) -> None:
+    """The JSON and its base64 are written into the envelope's buffer and encrypted there: the
+    peak is the envelope itself, not the several copies building it the simple way took."""
+    files = [Attachment("document", "application/pdf", "a.pdf", bytes(range(256)) * 20_000)] * 3
+    report = Report(
+        language="kk", answers={"t": "сәлем"}, received_day="2025-01-01", attachments=files
+    )
+    rid = ReportId.new()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        envelope = seal(report, rid, [hybrid_key.public])
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert len(envelope) == sealed_size(report, ["mlkem768x25519"])
+    # The envelope, plus the fixed working pieces (a chunk of base64 at a time): not 3x.
+    assert peak < len(envelope) + 4 * 1024 * 1024, (peak, len(envelope))
+    opened = open_envelope(envelope, rid, hybrid_key)
+    assert opened == report and encode_report(opened) == encode_report(report)

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from storage.errors import BadKeyFile, BadPublicKey, WrongPassphrase
+from storage.errors import BadKeyFile, BadPublicKey, MixedKeyKinds, WrongPassphrase
 from storage.keys import (
     Passphrase,
     PrivateKey,
+    fingerprint,
     generate_keypair,
     insecure_argon2_params,
     load_recipients,
+    mixed_kinds,
     parse_public_key,
     read_private_key_file,
     read_public_key_of_key_file,
+    require_one_kind,
     write_private_key_file,
 )
 
@@ -33,10 +36,26 @@ def test_public_key_text_round_trip(kind: str) -> None:
     assert parse_public_key(f"  {text}\n") == key.public
 
 
-def test_fingerprint_is_four_groups_of_four(hybrid_key: PrivateKey) -> None:
-    groups = hybrid_key.public.fingerprint.split("-")
-    assert [len(g) for g in groups] == [4, 4, 4, 4]
+def test_fingerprint_is_forty_digits_read_aloud_in_groups_of_four(hybrid_key: PrivateKey) -> None:
+    """At least 128 bits (40 digits are 132.9), in groups a person reads out and compares."""
+    groups = hybrid_key.public.fingerprint.split(" ")
+    assert [len(g) for g in groups] == [4] * 10 and all(g.isdigit() for g in groups)
+    assert 10**40 > 2**128
     assert hybrid_key.public.fingerprint != generate_keypair().public.fingerprint
+    # SHA-256 of the public key bytes, as a number, modulo 10^40 (FORMAT.md).
+    assert fingerprint(b"") == "9799 9006 4819 8034 9933 7939 7001 1156 6508 6549"
+
+
+def test_mixed_recipient_kinds_are_refused_unless_allowed_by_name(
+    hybrid_key: PrivateKey, x25519_key: PrivateKey
+) -> None:
+    mixed = [hybrid_key.public, x25519_key.public]
+    assert mixed_kinds(mixed)
+    with pytest.raises(MixedKeyKinds, match="ALLOW_MIXED_RECIPIENT_KEYS"):
+        require_one_kind(mixed, allow_mixed=False)
+    require_one_kind(mixed, allow_mixed=True)
+    require_one_kind([hybrid_key.public, generate_keypair().public], allow_mixed=False)
+    require_one_kind([x25519_key.public], allow_mixed=False)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -210,3 +211,53 @@ async def test_vault_refuses_no_recipients_and_bad_retention(
         await Vault.open(tmp_path / "a.db", recipients=[])
     with pytest.raises(VaultError):
         await Vault.open(tmp_path / "b.db", recipients=[x25519_key.public], retention_days=0)
+
+
+async def test_tidy_empties_the_wal_and_sets_every_file_to_the_start_of_the_day(
+    tmp_path: Path, x25519_key: PrivateKey
+) -> None:
+    db = tmp_path / "vault.db"
+    day = date(2025, 3, 14)
+    midnight = 1741910400.0  # 2025-03-14T00:00:00Z
+    async with await Vault.open(db, recipients=[x25519_key.public], clock=lambda: day) as vault:
+        for _ in range(3):
+            await vault.store(make_report())
+            assert db.with_name("vault.db-wal").stat().st_size == 0
+        await vault.tidy()
+        for name in ("vault.db", "vault.db-wal", "vault.db-shm"):
+            info = (tmp_path / name).stat()
+            assert (info.st_atime, info.st_mtime) == (midnight, midnight), name
+    purge_file(db, today=date(2026, 1, 1))  # the console's purge leaves the same times
+    assert db.stat().st_mtime == 1767225600.0  # 2026-01-01T00:00:00Z
+
+
+async def test_the_byte_budget_keeps_its_last_tenth_for_small_reports(
+    tmp_path: Path, x25519_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.errors import VaultFull
+
+    db = tmp_path / "vault.db"
+    budget = 400 * 1024
+    async with await Vault.open(db, recipients=[x25519_key.public], max_bytes=budget) as vault:
+        large = make_report(photo=bytes(100_000))  # a 256 KiB bucket
+        await vault.store(large)
+        with pytest.raises(VaultFull) as full:
+            await vault.store(large)  # past 90% of the budget: only small ones now
+        assert full.value.reason == "words_only"
+        stored = 1
+        with pytest.raises(VaultFull) as full:
+            while True:
+                await vault.store(make_report())
+                stored += 1
+        assert full.value.reason == "budget"
+        assert stored > 1 and await vault.used_bytes() <= budget
+        assert await vault.count() == stored
+        # The disk: never filled past its last 256 MiB, whatever the budget.
+        real = shutil.disk_usage
+        monkeypatch.setattr(
+            shutil, "disk_usage", lambda path: real(path)._replace(free=200 * 1024 * 1024)
+        )
+        await vault.purge(date(2100, 1, 1))
+        with pytest.raises(VaultFull) as full:
+            await vault.store(make_report())
+        assert full.value.reason == "disk"

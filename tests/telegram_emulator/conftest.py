@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -28,7 +29,7 @@ async def bot(emu: Emulator) -> AsyncIterator[Bot]:
 
 
 @asynccontextmanager
-async def polling(dp: Dispatcher, bot: Bot, **kwargs: object) -> AsyncIterator[None]:
+async def polling(dp: Dispatcher, bot: Bot, **kwargs: Any) -> AsyncIterator[None]:
     """Run ``dp`` against the emulator for the duration of the block."""
     started = asyncio.Event()
     dp.startup.register(lambda: started.set())

@@ -170,7 +170,7 @@ async def test_get_chat_chat_action_and_commands(bot: Bot, emu: Emulator, user: 
     assert chat.type == "private" and chat.id == user.id
     assert await bot.send_chat_action(user.id, "typing")
     with pytest.raises(TelegramBadRequest):
-        await bot.send_chat_action(user.id, "dancing")  # type: ignore[arg-type]
+        await bot.send_chat_action(user.id, "dancing")
     from aiogram.types import BotCommand
 
     await bot.set_my_commands([BotCommand(command="exit", description="Leave")], language_code="ru")

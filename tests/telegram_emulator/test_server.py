@@ -52,7 +52,7 @@ async def test_json_urlencoded_and_multipart_bodies_mean_the_same(emu: Emulator)
             {"data": form},
             {"data": multipart},
         ):
-            async with http.post(url, **kwargs) as resp:  # type: ignore[arg-type]
+            async with http.post(url, **kwargs) as resp:
                 assert resp.status == 200, await resp.text()
     assert [m.text for m in user.visible[1:]] == ["json", "form", "multi"]
     assert user.visible[2].buttons == [[("x", "y")]]

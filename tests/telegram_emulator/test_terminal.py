@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from aiogram import Bot, Dispatcher, F
+from aiogram.enums import ContentType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -43,7 +44,7 @@ def exit_bot(bot: Bot, emu: Emulator) -> Dispatcher:
 
     @dp.message()
     async def echo(message: Message) -> None:
-        await message.answer(f"You said: {message.text or message.content_type.value}")
+        await message.answer(f"You said: {message.text or ContentType(message.content_type).value}")
 
     return dp
 
