@@ -3,7 +3,7 @@
 Finds what would hurt a user: a button leading nowhere, a screen nobody can reach or leave, a
 screen without the quick exit, a text Telegram would refuse, a title or second line that gives the
 topic away in a notification or the chat list (``flows/discretion.py``), a sentence too long to
-follow, or a translation that is missing, empty or fuzzy.
+follow, a screen too long to read in a hurry, or a translation that is missing, empty or fuzzy.
 """
 
 from __future__ import annotations
@@ -36,6 +36,13 @@ NOTICE_ROOM = 300
 # The longest sentence a screen may have, in words, in any language: a frightened reader on a
 # small screen loses the thread of a long one.
 MAX_SENTENCE_WORDS = 25
+
+# The most words a screen may have, in any language: she may be reading in a hurry, with someone
+# nearby. A topic that needs more is split across screens ("More" one tap deeper). Words are
+# counted by :func:`word_count` on the catalog text, so a placeholder counts as one word: the
+# checker cannot know what the operator's directory or her own answers will add, and those are
+# data she looks up, not prose she has to read through.
+MAX_SCREEN_WORDS = 80
 
 
 def check(content: Path = CONTENT_DIR, locales: Path = LOCALES_DIR, root: Path = ROOT) -> list[str]:
@@ -214,6 +221,8 @@ def _text_limits(
             )
         problems += _discretion_problems(po, lang, msgid, shown, lines=2 if is_screen else 1)
         problems += _sentence_problems(po, msgid, shown)
+    if is_screen:
+        problems += _screen_length_problems(po, msgid, shown)
     return problems
 
 
@@ -240,8 +249,19 @@ def _sentence_problems(po: str, msgid: str, shown: str) -> list[str]:
     ]
 
 
+def _screen_length_problems(po: str, msgid: str, shown: str) -> list[str]:
+    """A screen short enough to read in a hurry: at most :data:`MAX_SCREEN_WORDS` words."""
+    count = word_count(shown)
+    if count <= MAX_SCREEN_WORDS:
+        return []
+    return [
+        f"{po}: msgid '{msgid}': a screen of {count} words, keep it within {MAX_SCREEN_WORDS} "
+        "(cut repetition, or move detail to a screen one tap deeper)"
+    ]
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-_WORD = re.compile(r"[^\W_][\w'’-]*")
+_HAS_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 def sentences(shown: str) -> list[tuple[str, int]]:
@@ -250,10 +270,12 @@ def sentences(shown: str) -> list[tuple[str, int]]:
     for line in shown.splitlines():
         for sentence in _SENTENCE_END.split(line.strip()):
             if sentence:
-                found.append((sentence, len(_WORD.findall(sentence))))
+                found.append((sentence, word_count(sentence)))
     return found
 
 
 def word_count(shown: str) -> int:
-    """Words in ``shown``: runs of letters or digits (emoji and punctuation are not words)."""
-    return len(_WORD.findall(shown))
+    """Words in ``shown`` (text as she sees it, markup already gone): the whitespace-separated
+    tokens that hold a letter or a digit. "24/7", "egov.kz" and "{idle}" are one word each; an
+    emoji, a bullet, an arrow or a dash alone is none."""
+    return sum(1 for token in shown.split() if _HAS_LETTER_OR_DIGIT.search(token))

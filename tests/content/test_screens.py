@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from flows.catalog import read_catalog
-from flows.check import MAX_LABEL_CHARS, MESSAGE_CHARS, NOTICE_ROOM, check
+from flows.check import (
+    MAX_LABEL_CHARS,
+    MAX_SCREEN_WORDS,
+    MESSAGE_CHARS,
+    NOTICE_ROOM,
+    check,
+    word_count,
+)
 from flows.discretion import revealing_words
 from flows.engine import State, keys
 from flows.loader import HOME
@@ -49,6 +56,9 @@ def test_screen_renders_within_limits(ref: str, lang: str) -> None:
     assert len(shown) + NOTICE_ROOM <= MESSAGE_CHARS
     assert len(shown) <= PHONE_CHARS, f"{ref} [{lang}] is {len(shown)} characters"
     assert "{" not in shown, f"{ref} [{lang}] has an unfilled placeholder"
+    if not book().screen(ref).shows:  # a directory is data she looks up, not prose to read
+        words = word_count(shown)
+        assert words <= MAX_SCREEN_WORDS, f"{ref} [{lang}] is {words} words as she sees it"
     assert not revealing_words(lang, shown), f"{ref} [{lang}] title or second line gives it away"
     for key in keys(book(), State(locale=lang, screen=ref)):
         assert translator().has(lang, key.label), f"{ref}: label {key.label} [{lang}]"

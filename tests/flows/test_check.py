@@ -10,7 +10,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
 from flows.__main__ import main as flows_main
-from flows.check import check
+from flows.check import check, word_count
 
 LANG = """
 flow: language
@@ -206,4 +206,26 @@ def test_a_sentence_over_25_words_is_found(tmp_path: Path) -> None:
     assert len(problems) == 3  # kk, ru and en
     ok = " ".join(["word"] * 25) + ".\n• a list line is its own sentence"
     write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": f"Title\n\n{ok}"})
+    assert run(tmp_path) == []
+
+
+def test_word_count_counts_what_she_reads() -> None:
+    # An emoji, a dash or a bullet alone is not a word; "24/7" and "egov.kz" are one each.
+    assert word_count("📞 111 — free, 24/7 · egov.kz") == 4
+    assert word_count("• don't wait {idle} minutes →") == 4
+
+
+def test_a_screen_over_80_words_is_found_in_each_language(tmp_path: Path) -> None:
+    # Short sentences, a list and emoji: only the length of the whole screen is at fault.
+    body = "\n".join(["📞 One two three four five six seven eight nine ten."] * 8)  # 1 + 80 words
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": f"Title\n\n{body}"})
+    problems = [p for p in run(tmp_path) if "a screen of" in p]
+    assert len(problems) == 3, problems  # kk, ru and en
+    assert all("'main.page.text': a screen of 81 words, keep it within 80" in p for p in problems)
+
+
+def test_a_screen_of_80_words_passes_and_a_placeholder_is_one_word(tmp_path: Path) -> None:
+    body = "\n".join(["• One two three four five six seven eight nine."] * 8)  # 1 + 72 words
+    text = f"Title\n\n{body}\nWait {{idle}} more quiet minutes, then exit."  # + 7 = 80
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": text})
     assert run(tmp_path) == []
