@@ -16,7 +16,8 @@ from bot.config import Settings
 from bot.sandbox import run_sandbox
 from storage import VaultReader, generate_keypair
 from telegram_emulator.client import Emulator, SimUser
-from tests.resilience.flows import BEFORE_STORY, SEND, THANKS, start_in_english
+from tests.resilience.conftest import texts
+from tests.resilience.flows import BEFORE_STORY, SEND, THANKS, start_in_english, until, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 # The loggers allowed below WARNING (bot.logs.OUR_LOGGERS, spelled out to test it).
@@ -146,17 +147,18 @@ async def test_at_debug_a_report_leaves_no_trace_in_the_logs(tmp_path: Path) -> 
                 await emu.settle(timeout=15)
 
             await start_in_english(user, quiet)
-            # Each step waits for the bot's answer: a separate process at DEBUG on a loaded
+            # Each press waits for the screen it leads to: a separate process at DEBUG on a loaded
             # machine may answer after the emulator has looked quiet for a moment.
-            for label in BEFORE_STORY:
-                await user.press(label, wait=True, timeout=15)
-            await user.send("he broke the door at flat 12", wait=True)
-            await user.press("Next ➡️", wait=True, timeout=15)
+            await walk(user, (*BEFORE_STORY, "Next ➡️"))
+            await user.send("he broke the door at flat 12")
+            await until(user, lambda: "Saved:" in (texts(user) or [""])[-1])
+            await user.press("Next ➡️", timeout=15)
+            await until(user, lambda: "Step 8" in (texts(user) or [""])[-1])
             await user.send_photo(b"\x89PNG bruise-photo-bytes" * 100)
-            await quiet()
-            await user.press("Next ➡️", wait=True, timeout=15)
-            await user.press("No, don't contact me", wait=True, timeout=15)
-            await user.press(SEND, wait=True, timeout=15)
+            await until(user, lambda: "Added: 1" in (texts(user) or [""])[-1])
+            await walk(user, ("Next ➡️", "No, don't contact me", SEND))
+            await user.press(SEND, timeout=15)
+            await until(user, lambda: (texts(user) or [""])[-1].startswith(THANKS))
             await quiet()
             assert user.last_bot is not None and (user.last_bot.text or "").startswith(THANKS)
             process.send_signal(signal.SIGTERM)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import time
 from collections.abc import Awaitable, Callable
 
 from telegram_emulator.client import SimUser
+from tests.resilience.conftest import texts
 
 Settle = Callable[[], Awaitable[None]]
 
@@ -41,3 +45,33 @@ async def draft_report(user: SimUser, story: str, settle: Settle) -> None:
     for label in AFTER_STORY:
         await user.press(label)
         await settle()
+
+
+async def until(
+    user: SimUser, ready: Callable[[], bool], since: int = -1, timeout: float = 90
+) -> None:
+    """Wait until the bot changed her chat (after change number ``since``) and ``ready()``."""
+    deadline = time.monotonic() + timeout
+    while user.bot_changes <= since or not ready():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"chat not ready; last: {texts(user)[-1:]}, {user.buttons}")
+        with contextlib.suppress(TimeoutError):
+            await user.wait_bot(user.bot_changes, timeout=min(left, 5))
+
+
+def screen(user: SimUser) -> tuple[int, str]:
+    message = user.keyboard_message
+    return (message.message_id, message.text or "") if message else (0, "")
+
+
+async def walk(user: SimUser, labels: tuple[str, ...]) -> None:
+    """Press each label once the previous press brought a new screen that has it."""
+    for label, following in itertools.pairwise(labels):
+        shown = screen(user)
+        await user.press(label, timeout=90)
+
+        def ready(shown: tuple[int, str] = shown, following: str = following) -> bool:
+            return screen(user) != shown and following in user.buttons
+
+        await until(user, ready)

@@ -17,9 +17,8 @@ from bench.procs import memory_kib, reset_peak
 from telegram_emulator.client import Emulator, SimUser
 from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import texts
-from tests.resilience.flows import BEFORE_STORY
+from tests.resilience.flows import BEFORE_STORY, until, walk
 from tests.resilience.test_kill import bot_process, settle
-from tests.resilience.test_load import until, walk
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +36,7 @@ async def to_evidence(user: SimUser) -> None:
     """From /start to the evidence step (no story), each press answered before the next."""
     await user.command("/start")
     await until(user, lambda: "✓ English" in user.buttons)
-    await walk(user, ("✓ English", *BEFORE_STORY))
+    await walk(user, ("✓ English", *BEFORE_STORY, "Next ➡️"))
     before = user.bot_changes
     await user.press("Next ➡️", timeout=90)  # no story: straight to the files
     await until(user, lambda: (texts(user) or [""])[-1].startswith("Step 8 of 9"), before)

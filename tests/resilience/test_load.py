@@ -8,10 +8,6 @@ chat shows only the screens of its own user's walk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +16,7 @@ from storage import VaultReader, open_envelope
 from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker
 from tests.resilience.conftest import reporting, rig, texts
-from tests.resilience.flows import AFTER_STORY, BEFORE_STORY, SEND, THANKS
+from tests.resilience.flows import AFTER_STORY, BEFORE_STORY, SEND, THANKS, screen, until, walk
 
 USERS = 500
 # Menu buttons and the first line of the screen each leads to (English).
@@ -32,36 +28,6 @@ WALKS = (
 )
 
 pytestmark = pytest.mark.slow
-
-
-async def until(
-    user: SimUser, ready: Callable[[], bool], since: int = -1, timeout: float = 90
-) -> None:
-    """Wait until the bot changed her chat (after change number ``since``) and ``ready()``."""
-    deadline = time.monotonic() + timeout
-    while user.bot_changes <= since or not ready():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"chat not ready; last: {texts(user)[-1:]}, {user.buttons}")
-        with contextlib.suppress(TimeoutError):
-            await user.wait_bot(user.bot_changes, timeout=min(left, 5))
-
-
-def screen(user: SimUser) -> tuple[int, str]:
-    message = user.keyboard_message
-    return (message.message_id, message.text or "") if message else (0, "")
-
-
-async def walk(user: SimUser, labels: tuple[str, ...]) -> None:
-    """Press each label once the previous press brought a new screen that has it."""
-    for label, following in itertools.pairwise(labels):
-        shown = screen(user)
-        await user.press(label, timeout=90)
-
-        def ready(shown: tuple[int, str] = shown, following: str = following) -> bool:
-            return screen(user) != shown and following in user.buttons
-
-        await until(user, ready)
 
 
 async def reporter(user: SimUser, marker: str) -> None:
