@@ -3,8 +3,12 @@
 
     python3 dev.py run     set up the bot's environment, then run the bot (Telegram with
                            BOT_TOKEN set, otherwise the offline sandbox)
-    python3 dev.py test    set up the test environment, then lint, format-check, type-check,
-                           check the content, run the tests
+    python3 dev.py test    set up the test environment (and Debian's chromium for the desk's
+                           browser tests, with apt-get when missing), then lint, format-check,
+                           type-check, check the content, run the tests
+    python3 dev.py caseworker ...
+                           the caseworker's tools (``python -m caseworker ...``: keygen, desk,
+                           fingerprint, read, export), from the same runtime environment
     python3 dev.py lock    refresh the hash-pinned locks in locks/ from pyproject.toml (needs
                            the network; after adding or changing a dependency)
 
@@ -38,6 +42,8 @@ TEST_LOCK = LOCKS / "test.txt"
 # The first line of every lock: what it was made from (see inputs_digest).
 INPUTS_PREFIX = "# inputs: sha256:"
 REFRESH = "python3 dev.py lock"
+# The desk's browser tests drive Debian's chromium (Playwright cannot download its own here).
+CHROMIUM = Path("/usr/bin/chromium")
 CHECKED_PACKAGES = [
     "bot",
     "flows",
@@ -46,6 +52,7 @@ CHECKED_PACKAGES = [
     "bench",
     "telegram_emulator",
     "tests",
+    "staff_api",
 ]
 
 
@@ -201,6 +208,34 @@ def _put_checkout_on_path(env: Environment) -> None:
     (Path(purelib) / "safe_report_bot.pth").write_text(f"{ROOT}\n")
 
 
+def ensure_chromium() -> bool:
+    """Debian's chromium for the browser tests: present, or installed now (quietly, once)."""
+    if CHROMIUM.exists():
+        return True
+    _say("installing Debian's chromium for the browser tests (apt-get)")
+    apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["update", "-qq"], ["install", "-y", "-qq", "chromium"]):
+        try:
+            subprocess.run(
+                [*apt, *step],
+                check=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.CalledProcessError):
+            break
+    if CHROMIUM.exists():
+        return True
+    print(
+        "cannot install chromium (the desk's browser tests need it): "
+        "run 'apt-get install chromium' as root",
+        file=sys.stderr,
+    )
+    return False
+
+
 def run(args: list[str]) -> int:
     """Run the bot: ``python -m bot run`` unless other bot arguments are given."""
     setup(BOT)
@@ -223,6 +258,8 @@ def test(args: list[str]) -> int:
         _say(name)
         if subprocess.call(command, cwd=ROOT) != 0:
             failed.append(name)
+    if not ensure_chromium():
+        failed.append("chromium")
     _say("tests (pytest)")
     code = subprocess.call(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT
@@ -275,7 +312,14 @@ def _existing(packages: list[str]) -> list[str]:
     return [p for p in packages if (ROOT / p / "__init__.py").exists()]
 
 
-COMMANDS = {"run": run, "test": test, "lock": lock}
+def caseworker(args: list[str]) -> int:
+    """The caseworker's tools: ``python -m caseworker`` in the runtime environment (no test
+    tools), so a caseworker's computer needs nothing but this checkout and Python."""
+    setup(BOT)
+    return subprocess.call([str(BOT.python), "-m", "caseworker", *args], cwd=ROOT)
+
+
+COMMANDS = {"run": run, "test": test, "caseworker": caseworker, "lock": lock}
 
 
 def main(argv: list[str]) -> int:

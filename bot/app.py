@@ -19,6 +19,7 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
 
 from bot import incidents
+from bot.alerts import NewReportAlerts
 from bot.api_session import BotApiSession
 from bot.config import Settings
 from bot.conversation import Conversation, Provider
@@ -74,6 +75,7 @@ class App:
     conversation: Conversation
     sessions: SessionStore
     desk: ReportDesk | None = None
+    alerts: NewReportAlerts | None = None
     _sweeper: asyncio.Task[None] | None = field(default=None, repr=False)
     # The sweep under way, if any: a shutdown lets it finish rather than cut a wipe in half.
     _sweeping: asyncio.Future[int] | None = field(default=None, repr=False)
@@ -99,6 +101,11 @@ class App:
                 await self.desk.purge_expired()
             except Exception as exc:
                 log.error("retention purge failed: %s", type(exc).__name__)
+        if self.alerts is not None:
+            try:
+                await self.alerts.maybe_send(self.bot)
+            except Exception as exc:
+                log.error("staff alert failed: %s", type(exc).__name__)
         return wiped
 
     async def run(
@@ -197,14 +204,31 @@ def build_app(
         params=params,
     )
     dp = Dispatcher(storage=NoStorage(), conversation=conversation, desk=desk)
-    dp.update.outer_middleware(PrivateChatsOnly())
+    dp.update.outer_middleware(PrivateChatsOnly(settings.staff_chat_id))
     binding = SessionBinding(
         conversation, flood_updates=settings.flood_updates, flood_seconds=settings.flood_seconds
     )
     dp.update.outer_middleware(binding)
     dp.include_routers(*routers())
+    alerts = None
+    if settings.staff_chat_id is not None and desk is not None:
+        alerts = NewReportAlerts(
+            desk.vault,
+            chat_id=settings.staff_chat_id,
+            period_days=settings.staff_alert_days,
+            translator=translator,
+            language=settings.staff_chat_language,
+        )
+    elif settings.staff_chat_id is not None:
+        log.warning("STAFF_CHAT_ID is set but reporting is off: no alerts will be sent")
     app = App(
-        settings=settings, bot=bot, dp=dp, conversation=conversation, sessions=sessions, desk=desk
+        settings=settings,
+        bot=bot,
+        dp=dp,
+        conversation=conversation,
+        sessions=sessions,
+        desk=desk,
+        alerts=alerts,
     )
     interval = sweep_every or min(30.0, settings.idle_minutes * 60 / 4)
 

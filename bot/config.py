@@ -54,6 +54,10 @@ class Settings:
     directory_file: Path | None = None
     organisation: str = ""
     log_level: str = "WARNING"
+    # The one group the bot stays in: new-report alerts (a count, at most once a period) go there.
+    staff_chat_id: int | None = None
+    staff_alert_days: int = 1
+    staff_chat_language: str = "ru"
 
 
 def _api_base(raw: str) -> str:
@@ -120,6 +124,14 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
             f"EVIDENCE_MEMORY_MB must be at least MAX_ATTACHMENT_MB ({max_attachment_mb}),"
             f" or no file could ever be taken; got {evidence_memory_mb}"
         )
+    staff_chat = (merged.get("STAFF_CHAT_ID") or "").strip()
+    if staff_chat and not re.fullmatch(r"-\d{1,20}", staff_chat):
+        raise ConfigError(
+            f"STAFF_CHAT_ID must be a group's id (a negative number), got {staff_chat!r}"
+        )
+    staff_language = (merged.get("STAFF_CHAT_LANGUAGE") or "ru").strip().lower()
+    if staff_language not in ("kk", "ru", "en"):
+        raise ConfigError(f"STAFF_CHAT_LANGUAGE must be kk, ru or en, got {staff_language!r}")
     return Settings(
         bot_token=token,
         bot_api_base=base,
@@ -138,4 +150,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         directory_file=Path(merged["DIRECTORY_FILE"]) if merged.get("DIRECTORY_FILE") else None,
         organisation=merged.get("ORGANISATION", "").strip(),
         log_level=level,
+        staff_chat_id=int(staff_chat) if staff_chat else None,
+        staff_alert_days=int(_number(merged, "STAFF_ALERT_DAYS", 1, 1, 31)),
+        staff_chat_language=staff_language,
     )

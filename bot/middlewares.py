@@ -40,7 +40,14 @@ _LANGUAGE = {code: code for code in LANGUAGES}
 
 
 class PrivateChatsOnly(BaseMiddleware):
-    """Leave groups and channels at once; drop their updates and those sent by other bots."""
+    """Leave groups and channels at once; drop their updates and those sent by other bots.
+
+    The one exception is the operator's staff chat (``STAFF_CHAT_ID``): the bot stays there to
+    post new-report alerts, and ignores everything said in it.
+    """
+
+    def __init__(self, staff_chat_id: int | None = None) -> None:
+        self.staff_chat_id = staff_chat_id
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -48,6 +55,8 @@ class PrivateChatsOnly(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if chat is None:
             return None  # inline queries, polls and the like: nothing for this bot
+        if chat.id == self.staff_chat_id and chat.type != "private":
+            return None
         if chat.type != "private":
             if event.my_chat_member is None or event.my_chat_member.new_chat_member.status in (
                 "member",

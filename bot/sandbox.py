@@ -14,6 +14,14 @@ from typing import TextIO
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.sandbox_staff import (
+    SANDBOX_PASSPHRASE,
+    StaffApi,
+    sandbox_folder,
+    sandbox_key,
+    start_staff_api,
+    write_desk_note,
+)
 from bot.startup import open_desk
 from telegram_emulator.client import Emulator
 from telegram_emulator.terminal import TerminalChat
@@ -26,18 +34,31 @@ async def run_sandbox(
 ) -> int:
     """Chat with the bot in the terminal until ``:q`` or end of input; then wipe and stop."""
     out = stdout or sys.stdout
+    folder = sandbox_folder(settings.vault_path)
+    key_path = None
+    if not settings.report_recipients:
+        key_path, public = await asyncio.to_thread(sandbox_key, folder)
+        settings = replace(settings, report_recipients=public)
+        out.write(
+            f"Sandbox caseworker key: {key_path} (passphrase: {SANDBOX_PASSPHRASE!r}), "
+            "for trying the product only: REPORT_RECIPIENTS is not set.\n"
+        )
     async with Emulator(
         token=SANDBOX_TOKEN, bot_username="safe_sandbox_bot", bot_name="Sandbox"
     ) as emu:
         local = replace(settings, bot_api_base=emu.base_url, bot_token=SANDBOX_TOKEN)
         desk = await open_desk(local)
-        if desk is None:
-            out.write(
-                "Reporting is off: set REPORT_RECIPIENTS to a caseworker public key "
-                "(python -m caseworker keygen) to try it.\n"
-            )
-        else:
+        staff: StaffApi | None = None
+        if desk is not None:
             out.write(f"Reports are sealed into {local.vault_path}.\n")
+            staff = await start_staff_api(local.vault_path, local.report_recipients)
+            out.write(f"Staff API for the desk: {staff.url} (loopback only).\n")
+            if key_path is not None:
+                await asyncio.to_thread(write_desk_note, folder, key_path, staff.url)
+                out.write(
+                    "Read the reports in the desk, from another terminal: "
+                    ".venv/bin/python -m caseworker desk --sandbox\n"
+                )
         app = build_app(local, desk=desk)
         polling = asyncio.create_task(app.run(handle_signals=False, polling_timeout=5))
         try:
@@ -55,4 +76,6 @@ async def run_sandbox(
                 await asyncio.wait_for(polling, 10)
             if desk is not None:
                 await desk.close()
+            if staff is not None:
+                await staff.stop()
     return 0

@@ -7,6 +7,8 @@ import sys
 from caseworker.cli import main
 from storage.nodump import forbid_core_dumps
 
-# Decrypted reports and the unlocked private key must never be written out in a core file.
-forbid_core_dumps()
-sys.exit(main())
+# Guarded: the desk's decryption workers start as fresh processes that import this module again.
+if __name__ == "__main__":
+    # Decrypted reports and the unlocked private key must never be written out in a core file.
+    forbid_core_dumps()
+    sys.exit(main())

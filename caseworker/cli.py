@@ -22,13 +22,16 @@ from storage.keys import (
     DEFAULT_KIND,
     KEY_KINDS,
     PUBLIC_KEY_PREFIX,
+    SIGNING_PUBLIC_KEY_PREFIX,
     PrivateKey,
     PublicKey,
     generate_keypair,
     load_recipients,
     parse_public_key,
+    read_key_file_info,
     read_private_key_file,
     read_public_key_of_key_file,
+    upgrade_keypair,
     write_private_key_file,
 )
 from storage.vault import VaultReader, purge_file, utc_today
@@ -55,7 +58,7 @@ def cmd_keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
         raise ConsoleError(f"{args.out} exists; refusing to overwrite a key (reports need it)")
     secret = passphrase.get_new(args.passphrase_file)
     key = generate_keypair(args.kind)
-    write_private_key_file(args.out, key, secret)
+    write_private_key_file(args.out, key, secret, name=args.name)
     out.write(f"private key written to {args.out} (keep it, and its passphrase, safe)\n")
     out.write(f"public key:  {key.public.text}\n")
     out.write(f"fingerprint: {key.public.fingerprint}\n")
@@ -64,8 +67,33 @@ def cmd_keygen(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
 
 def cmd_pubkey(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     """Print the public key and fingerprint of a key file (no passphrase needed)."""
-    public = read_public_key_of_key_file(args.key)
+    info = read_key_file_info(args.key)
+    public = info.public
     out.write(f"public key:  {public.text}\nfingerprint: {public.fingerprint}\n")
+    if info.name:
+        out.write(f"name:        {info.name}\n")
+    if not public.can_sign:
+        out.write(
+            "version 1 key: it receives reports but cannot use the desk's sync; run upgrade-key\n"
+        )
+    return ExitCode.OK
+
+
+def cmd_upgrade_key(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Add a signing key to a version 1 key file, in place; the reports it reads stay readable."""
+    info = read_key_file_info(args.key)
+    if info.public.can_sign:
+        out.write(f"{args.key} is already a version 2 key (it can sign); nothing changed\n")
+        return ExitCode.OK
+    secret = passphrase.get_existing(args.passphrase_file)
+    key = upgrade_keypair(read_private_key_file(args.key, secret))
+    # All-or-nothing replace: the file is the old key or the new one, never half of either, and
+    # the new one holds the same HPKE key, so every report sealed to the old line still opens.
+    write_private_key_file(args.key, key, secret, name=args.name, overwrite=True)
+    out.write(f"{args.key} upgraded to a version 2 key (same key for reports, now able to sign)\n")
+    out.write(f"public key:  {key.public.text}\n")
+    out.write(f"fingerprint: {key.public.fingerprint}\n")
+    out.write("give the operator this line to replace your srk1-... line in REPORT_RECIPIENTS\n")
     return ExitCode.OK
 
 
@@ -80,11 +108,11 @@ def cmd_fingerprint(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitC
 
 def keys_named_by(source: str) -> list[PublicKey]:
     """The public keys a ``fingerprint`` argument stands for."""
-    if source.strip().startswith(PUBLIC_KEY_PREFIX):
+    if source.strip().startswith((PUBLIC_KEY_PREFIX, SIGNING_PUBLIC_KEY_PREFIX)):
         return [parse_public_key(source)]
     path = Path(source)
     if not path.is_file():
-        raise ConsoleError(f"not a public key (srk1-...) nor a file: {_shorten(source)}")
+        raise ConsoleError(f"not a public key (srk1-/srk2-...) nor a file: {_shorten(source)}")
     if path.read_bytes()[:1] == b"{":
         return [read_public_key_of_key_file(path)]
     return load_recipients(str(path))
@@ -184,6 +212,76 @@ def cmd_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     return ExitCode.OK
 
 
+# Where `python3 dev.py run` (the sandbox) leaves its caseworker key and staff API address.
+SANDBOX = Path(__file__).resolve().parent.parent / "var" / "sandbox"
+
+
+def _desk_target(args: argparse.Namespace) -> tuple[Path, str | None, Path | None, Path | None]:
+    """(key, server, db, cache) from the command line, or from the sandbox's note."""
+    if args.sandbox:
+        note = SANDBOX / "desk.json"
+        try:
+            found = json.loads(note.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise ConsoleError(
+                "no sandbox found: start it first with python3 dev.py run (no BOT_TOKEN)"
+            ) from None
+        return (
+            Path(found["key"]),
+            str(found["server"]),
+            None,
+            args.cache or SANDBOX / "desk-cache.sqlite3",
+        )
+    if args.key is None or (args.server is None) == (args.db is None):
+        raise ConsoleError("give --key and one of --server URL or --db PATH (or --sandbox)")
+    return args.key, args.server, args.db, args.cache
+
+
+def cmd_desk(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Open the desk: a local web inbox in her browser, on 127.0.0.1 only."""
+    import asyncio
+
+    from caseworker.desk.cache import Cache
+    from caseworker.desk.server import serve
+    from caseworker.desk.source import SourceError, check_server_url
+    from caseworker.desk.state import DeskConfig
+
+    key, server, db, cache_path = _desk_target(args)
+    info = read_key_file_info(key)
+    if server is not None:
+        try:
+            server = check_server_url(server)
+        except SourceError as exc:
+            raise ConsoleError(str(exc).split(": ", 1)[-1]) from None
+        if not info.public.can_sign:
+            raise ConsoleError(
+                "this key cannot sign in to the staff API: run python -m caseworker upgrade-key"
+            )
+    if db is not None and not db.is_file():
+        raise ConsoleError(f"database not found: {db}")
+    config = DeskConfig(
+        key_path=key,
+        key_info=info,
+        server=server,
+        db=db,
+        team_spec=args.team or "",
+        idle_minutes=args.idle_minutes,
+    )
+    cache = Cache(cache_path) if cache_path is not None else Cache.for_key(info.public.fingerprint)
+    asyncio.run(serve(config, cache, port=args.port, browser=not args.no_browser, out=out))
+    return ExitCode.OK
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
+    if not 1 <= value <= 24 * 60:
+        raise argparse.ArgumentTypeError("idle minutes must be between 1 and 1440")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` on any command prints help and starts nothing."""
     parser = argparse.ArgumentParser(
@@ -212,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="private key file to create")
     p.add_argument("--kind", choices=KEY_KINDS, default=DEFAULT_KIND, help="default: %(default)s")
     p.add_argument("--passphrase-file", type=Path, help="take the new passphrase from this file")
+    p.add_argument("--name", default="", help="your name as colleagues see it in the desk")
 
     p = command("pubkey", cmd_pubkey, "show the public key and fingerprint of a key file")
     p.add_argument("--key", type=Path, required=True, help="your private key file")
@@ -223,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
         " to compare with the one the bot logs at start",
     )
     p.add_argument("keys", nargs="+", metavar="KEY", help="srk1-... line, or a file")
+
+    p = command(
+        "upgrade-key", cmd_upgrade_key, "add a signing key to an older key file (for the desk)"
+    )
+    p.add_argument("--key", type=Path, required=True, help="your private key file (changed)")
+    p.add_argument("--passphrase-file", type=Path, help="read the passphrase from this file")
+    p.add_argument("--name", default="", help="your name as colleagues see it in the desk")
 
     p = command("list", cmd_list, "list stored reports (id, day, size class); needs no key")
     db(p)
@@ -247,6 +353,21 @@ def build_parser() -> argparse.ArgumentParser:
     db(p)
     key(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = command("desk", cmd_desk, "open the desk: your inbox in your browser (127.0.0.1 only)")
+    p.add_argument("--key", type=Path, help="your private key file")
+    p.add_argument("--server", help="the staff API's address (https://...)")
+    p.add_argument("--db", type=Path, help="or: a report database file on this computer")
+    p.add_argument(
+        "--sandbox", action="store_true", help="the sandbox's key and staff API (dev.py run)"
+    )
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    p.add_argument("--no-browser", action="store_true", help="print the link, open nothing")
+    p.add_argument("--cache", type=Path, help="the local cache file (sealed envelopes only)")
+    p.add_argument(
+        "--idle-minutes", type=_minutes, default=10.0, help="lock after this long idle (10)"
+    )
+    p.add_argument("--team", help="with --db: colleagues' public keys, to seal case notes to")
 
     p = command("purge", cmd_purge, "delete reports past their expiry day")
     db(p)

@@ -10,7 +10,7 @@ import base64
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,14 @@ _FIXED_COLUMNS = ["id", "received_day", "expires_day", "language", "attachments"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def report_record(opened: Opened, *, with_attachments: bool) -> dict[str, Any]:
-    """One report as a JSON-ready dict."""
+# What the desk adds per report: the case's status, tags, assignee and history, by report id.
+Cases = Mapping[str, Mapping[str, Any]]
+
+
+def report_record(
+    opened: Opened, *, with_attachments: bool, case: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One report as a JSON-ready dict (with its case, from the desk, when given)."""
     report = opened.report
     attachments = []
     for a in report.attachments:
@@ -39,7 +45,7 @@ def report_record(opened: Opened, *, with_attachments: bool) -> dict[str, Any]:
         if with_attachments:
             item["data"] = base64.b64encode(a.data).decode("ascii")
         attachments.append(item)
-    return {
+    record = {
         "id": str(opened.row.id),
         "received_day": report.received_day,
         "expires_day": opened.row.expires_day,
@@ -47,14 +53,26 @@ def report_record(opened: Opened, *, with_attachments: bool) -> dict[str, Any]:
         "answers": report.answers,
         "attachments": attachments,
     }
+    if case is not None:
+        record["case"] = dict(case)
+    return record
 
 
-def to_json(reports: Iterable[Opened], *, with_attachments: bool = False) -> bytes:
-    """All reports as one JSON document."""
+def to_json(
+    reports: Iterable[Opened], *, with_attachments: bool = False, cases: Cases | None = None
+) -> bytes:
+    """All reports as one JSON document (each with its case when `cases` has it)."""
     document = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
-        "reports": [report_record(o, with_attachments=with_attachments) for o in reports],
+        "reports": [
+            report_record(
+                o,
+                with_attachments=with_attachments,
+                case=cases.get(str(o.row.id)) if cases is not None else None,
+            )
+            for o in reports
+        ],
     }
     return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
@@ -63,13 +81,18 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def to_csv(reports: Iterable[Opened]) -> bytes:
-    """One row per report; one column per answer field; list answers joined with '; '."""
+_CASE_COLUMNS = ["status", "tags", "assignee"]
+
+
+def to_csv(reports: Iterable[Opened], *, cases: Cases | None = None) -> bytes:
+    """One row per report; one column per answer field; list answers joined with '; '. With
+    `cases` (the desk), the case's status, tags and assignee follow the fixed columns."""
     opened = list(reports)
     fields = sorted({name for o in opened for name in o.report.answers} - set(_FIXED_COLUMNS))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(_FIXED_COLUMNS + fields)
+    extra = _CASE_COLUMNS if cases is not None else []
+    writer.writerow(_FIXED_COLUMNS + extra + fields)
     for o in opened:
         answers = o.report.answers
         row = [
@@ -79,6 +102,9 @@ def to_csv(reports: Iterable[Opened]) -> bytes:
             o.report.language,
             str(len(o.report.attachments)),
         ]
+        if cases is not None:
+            case = cases.get(str(o.row.id), {})
+            row += [str(case.get(c, "")) for c in ("status", "tags", "assignee")]
         for name in fields:
             value = answers.get(name, "")
             row.append("; ".join(value) if isinstance(value, list) else value)

@@ -20,7 +20,7 @@ from flows.discretion import revealing_words
 from flows.engine import NAV_LABELS, State, keys
 from flows.loader import CONTENT_DIR, HOME, LANGUAGE, Book, FlowErrors, load_book, screen_targets
 from flows.markup import MarkupError, visible_text
-from flows.messages import ROOT, used_msgids
+from flows.messages import ROOT, desk_only, used_msgids
 from flows.schema import LANGUAGES, Action, Nav
 
 # Telegram's limits (Bot API): characters per message after entity parsing; buttons per keyboard
@@ -149,6 +149,7 @@ def _translations(book: Book, locales: Path, root: Path) -> list[str]:
         if any(p.split(":", 1)[0].endswith(".py") for p in places)
         and m not in labels
         and not m.startswith(("nav.", "language."))
+        and not desk_only(places)
     }
     templates: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:

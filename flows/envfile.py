@@ -1,4 +1,5 @@
-"""The operator's ``.env`` file: read the same way by the bot and by the content checker.
+"""The operator's ``.env`` file: read the same way by the bot, the staff API and the content
+checker.
 
 It lives here, below both (the bot imports flows, never the other way), so that
 ``python -m flows check`` checks the same ``DIRECTORY_FILE`` the bot will show.

@@ -1,6 +1,9 @@
-"""The report vault: sealing reports to caseworker keys (HPKE envelopes), the database, retention.
+"""The report vault: sealing reports to caseworker keys (HPKE envelopes), the database, retention;
+and what the staff API and the desk share: case events (`storage.events`), signed requests
+(`storage.signing`) and the staff API's view of the vault (`storage.staff_store`).
 
-Imports only the standard library, `cryptography` and `aiosqlite`; never the bot or Telegram.
+Imports only the standard library, `cryptography`, `aiosqlite` and (for signed requests)
+`http-message-signatures`; never the bot or Telegram.
 """
 
 from __future__ import annotations

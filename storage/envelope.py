@@ -32,6 +32,20 @@ from storage.report import (
 MAGIC = b"SRPT"
 VERSION = 1
 HPKE_INFO = b"safe-report/v1 data-key"
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    """What an envelope carries. Each purpose has its own magic and its own HPKE `info`, so an
+    envelope of one kind can never be opened as another (a case event as a report, say)."""
+
+    magic: bytes
+    info: bytes
+    name: str
+
+
+REPORT = Purpose(magic=MAGIC, info=HPKE_INFO, name="report")
+CASE_EVENT = Purpose(magic=b"SREV", info=b"safe-report/v1 case-event data-key", name="case event")
 DATA_KEY_LEN = 32
 TAG_LEN = 16
 # The data key is used for exactly one encryption, so a fixed nonce cannot repeat under it.
@@ -113,7 +127,7 @@ def seal(report: Report, report_id: ReportId, recipients: Sequence[PublicKey]) -
     """
     length = encoded_length(report)
     padded_size = bucket_size(_LEN_PREFIX.size + length)
-    envelope, payload = _sealed_header(padded_size, report_id, recipients)
+    envelope, payload = _sealed_header(REPORT, padded_size, report_id.value, recipients)
     _LEN_PREFIX.pack_into(payload, 0, length)
     write_report(report, payload[_LEN_PREFIX.size : _LEN_PREFIX.size + length])
     return envelope.finish(payload)
@@ -122,7 +136,15 @@ def seal(report: Report, report_id: ReportId, recipients: Sequence[PublicKey]) -
 def seal_padded(padded: bytes, report_id: ReportId, recipients: Sequence[PublicKey]) -> bytearray:
     """Seal an already padded payload. Public so test vectors can exercise the MUST-reject rules
     for malformed padding; the bot uses `seal`."""
-    envelope, payload = _sealed_header(len(padded), report_id, recipients)
+    return seal_for(REPORT, padded, report_id.value, recipients)
+
+
+def seal_for(
+    purpose: Purpose, padded: bytes, associated: bytes, recipients: Sequence[PublicKey]
+) -> bytearray:
+    """Seal a padded payload for `purpose`; `associated` (the row's id or ids) is bound into the
+    payload's associated data ahead of the header."""
+    envelope, payload = _sealed_header(purpose, len(padded), associated, recipients)
     payload[:] = padded
     return envelope.finish(payload)
 
@@ -134,7 +156,7 @@ class _Sealing:
     buffer: bytearray
     header_length: int
     data_key: bytes
-    report_id: ReportId
+    associated: bytes
 
     def finish(self, payload: memoryview) -> bytearray:
         """Encrypt the payload area in place (ChaCha20 is a stream cipher; the tag goes after)."""
@@ -142,14 +164,14 @@ class _Sealing:
         ChaCha20Poly1305(self.data_key).encrypt_into(
             PAYLOAD_NONCE,
             payload,
-            self.report_id.value + header,
+            self.associated + header,
             memoryview(self.buffer)[self.header_length :],
         )
         return self.buffer
 
 
 def _sealed_header(
-    padded_size: int, report_id: ReportId, recipients: Sequence[PublicKey]
+    purpose: Purpose, padded_size: int, associated: bytes, recipients: Sequence[PublicKey]
 ) -> tuple[_Sealing, memoryview]:
     """The envelope's buffer with its header written, and a view of its payload area."""
     if not 1 <= len(recipients) <= MAX_RECIPIENTS:
@@ -157,16 +179,18 @@ def _sealed_header(
     if len({r.key_id for r in recipients}) != len(recipients):
         raise InvalidReport("the same recipient key is given twice")
     data_key = ChaCha20Poly1305.generate_key()
-    header = bytearray(MAGIC)
+    header = bytearray(purpose.magic)
     header += bytes([VERSION, len(recipients)])
     for recipient in recipients:
-        sealed_key = _suite(recipient.kind).encrypt(data_key, recipient.hpke_key(), info=HPKE_INFO)
+        sealed_key = _suite(recipient.kind).encrypt(
+            data_key, recipient.hpke_key(), info=purpose.info
+        )
         header += _STANZA_HEAD.pack(recipient.kem_id, recipient.key_id) + sealed_key
     header += _LEN_PREFIX.pack(padded_size + TAG_LEN)
     buffer = bytearray(len(header) + padded_size + TAG_LEN)
     buffer[: len(header)] = header
     payload = memoryview(buffer)[len(header) : len(header) + padded_size]
-    return _Sealing(buffer, len(header), data_key, report_id), payload
+    return _Sealing(buffer, len(header), data_key, associated), payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,22 +217,23 @@ class ParsedEnvelope:
         return len(self.ciphertext) - TAG_LEN
 
 
-def parse(envelope: bytes | bytearray) -> ParsedEnvelope:
+def parse(envelope: bytes | bytearray, purpose: Purpose = REPORT) -> ParsedEnvelope:
     """Split an envelope into fields, applying every structural MUST-reject rule of FORMAT.md."""
     envelope = bytes(envelope)
-    if envelope[: len(MAGIC)] != MAGIC[: min(len(envelope), len(MAGIC))]:
-        raise UnknownFormat("not a report envelope (bad magic)")
-    if len(envelope) < len(MAGIC) + 2:
+    magic = purpose.magic
+    if envelope[: len(magic)] != magic[: min(len(envelope), len(magic))]:
+        raise UnknownFormat(f"not a {purpose.name} envelope (bad magic)")
+    if len(envelope) < len(magic) + 2:
         raise Tampered("envelope truncated inside its header")
-    version = envelope[len(MAGIC)]
+    version = envelope[len(magic)]
     if version != VERSION:
         raise UnknownFormat(
             f"envelope format version {version} is not supported (this software reads {VERSION})"
         )
-    count = envelope[len(MAGIC) + 1]
+    count = envelope[len(magic) + 1]
     if count == 0:
         raise Tampered("envelope has no recipient stanzas")
-    offset = len(MAGIC) + 2
+    offset = len(magic) + 2
     stanzas = []
     for _ in range(count):
         if offset + _STANZA_HEAD.size > len(envelope):
@@ -242,7 +267,7 @@ def parse(envelope: bytes | bytearray) -> ParsedEnvelope:
     )
 
 
-def _unseal_data_key(parsed: ParsedEnvelope, private_key: PrivateKey) -> bytes:
+def _unseal_data_key(parsed: ParsedEnvelope, private_key: PrivateKey, purpose: Purpose) -> bytes:
     own = private_key.public
     hpke_key = private_key.hpke_key()
     suite = _suite(own.kind)
@@ -252,7 +277,7 @@ def _unseal_data_key(parsed: ParsedEnvelope, private_key: PrivateKey) -> bytes:
     candidates.sort(key=lambda s: s.key_id != own.key_id)
     for stanza in candidates:
         try:
-            data_key = suite.decrypt(stanza.sealed_key, hpke_key, info=HPKE_INFO)
+            data_key = suite.decrypt(stanza.sealed_key, hpke_key, info=purpose.info)
         except InvalidTag:
             continue
         if len(data_key) != DATA_KEY_LEN:
@@ -260,7 +285,7 @@ def _unseal_data_key(parsed: ParsedEnvelope, private_key: PrivateKey) -> bytes:
         return data_key
     if any(s.key_id == own.key_id for s in parsed.stanzas):
         raise Tampered("the recipient stanza for this key fails authentication")
-    raise NotForThisKey("this report was not sealed to this key")
+    raise NotForThisKey(f"this {purpose.name} was not sealed to this key")
 
 
 def open_envelope(
@@ -268,17 +293,24 @@ def open_envelope(
 ) -> Report:
     """Authenticate and decrypt an envelope stored under `report_id`. Raises `UnknownFormat`,
     `Tampered`, `NotForThisKey` or `BadPayload`; never returns unauthenticated data."""
-    parsed = parse(envelope)
-    data_key = _unseal_data_key(parsed, private_key)
+    return decode_report(open_for(REPORT, envelope, report_id.value, private_key))
+
+
+def open_for(
+    purpose: Purpose, envelope: bytes | bytearray, associated: bytes, private_key: PrivateKey
+) -> bytes:
+    """Authenticate and decrypt an envelope of `purpose`; returns the unpadded payload bytes."""
+    parsed = parse(envelope, purpose)
+    data_key = _unseal_data_key(parsed, private_key, purpose)
     try:
         padded = ChaCha20Poly1305(data_key).decrypt(
-            PAYLOAD_NONCE, parsed.ciphertext, report_id.value + parsed.header
+            PAYLOAD_NONCE, parsed.ciphertext, associated + parsed.header
         )
     except InvalidTag:
         raise Tampered(
             "envelope fails authentication (changed, or stored under another id)"
         ) from None
-    return decode_report(unpad(padded))
+    return unpad(padded)
 
 
 def envelope_overhead(recipient_kinds: Sequence[KeyKind]) -> int:
@@ -288,18 +320,23 @@ def envelope_overhead(recipient_kinds: Sequence[KeyKind]) -> int:
 
 
 __all__ = [
+    "CASE_EVENT",
     "HPKE_INFO",
     "KEY_ID_LEN",
     "MAGIC",
+    "REPORT",
     "VERSION",
     "ParsedEnvelope",
+    "Purpose",
     "Stanza",
     "bucket_size",
     "envelope_overhead",
     "open_envelope",
+    "open_for",
     "pad",
     "parse",
     "seal",
+    "seal_for",
     "seal_padded",
     "sealed_size",
     "unpad",

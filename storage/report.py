@@ -14,7 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 from storage.errors import BadPayload, InvalidReport, ReportNotFound
 
@@ -39,12 +39,12 @@ class ReportId:
             raise ValueError(f"a report id is {_ID_BYTES} bytes, got {len(self.value)}")
 
     @classmethod
-    def new(cls) -> ReportId:
+    def new(cls) -> Self:
         """A fresh id from the OS random source."""
         return cls(secrets.token_bytes(_ID_BYTES))
 
     @classmethod
-    def parse(cls, text: str) -> ReportId:
+    def parse(cls, text: str) -> Self:
         """Parse the hex form, with or without the dashes of `str()`."""
         digits = _normalise_id_text(text)
         if len(digits) != 2 * _ID_BYTES:

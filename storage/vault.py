@@ -61,6 +61,31 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX reports_by_expiry ON reports (expires_day);
     """,
+    # Schema 2, the staff API: case events as opaque envelopes beside their report, and the staff
+    # audit log (who, by key fingerprint, did what to which report, on which day). Random ids and
+    # days only, as for reports; the trigger purges both with their report, whoever deletes it.
+    """
+    CREATE TABLE case_events (
+        report_id BLOB NOT NULL CHECK (length(report_id) = 16),
+        id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        day TEXT NOT NULL CHECK (date(day) IS day),
+        envelope BLOB NOT NULL,
+        PRIMARY KEY (report_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX case_events_by_day ON case_events (day);
+    CREATE TABLE staff_audit (
+        report_id BLOB NOT NULL CHECK (length(report_id) = 16),
+        day TEXT NOT NULL CHECK (date(day) IS day),
+        actor TEXT NOT NULL CHECK (length(actor) BETWEEN 1 AND 64),
+        action TEXT NOT NULL CHECK (length(action) BETWEEN 1 AND 16),
+        PRIMARY KEY (report_id, day, actor, action)
+    ) WITHOUT ROWID;
+    CREATE INDEX staff_audit_by_day ON staff_audit (day);
+    CREATE TRIGGER reports_take_their_case_along AFTER DELETE ON reports BEGIN
+        DELETE FROM case_events WHERE report_id = old.id;
+        DELETE FROM staff_audit WHERE report_id = old.id;
+    END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -123,9 +148,12 @@ def migrate(path: Path) -> int:
         for number in range(version, SCHEMA_VERSION):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _statements(MIGRATIONS[number]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number + 1}")
+                # The bot and the staff API may start together: the other may have taken this
+                # step between our first look and our write lock.
+                if _schema_version(conn, path) <= number:
+                    for statement in _statements(MIGRATIONS[number]):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number + 1}")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -138,8 +166,16 @@ def migrate(path: Path) -> int:
 
 
 def _statements(script: str) -> list[str]:
-    # Migration scripts are ours and contain no semicolons inside literals.
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration script into whole statements (a trigger's body holds semicolons)."""
+    statements: list[str] = []
+    current = ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                statements.append(current.strip())
+            current = ""
+    return statements
 
 
 def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
@@ -291,6 +327,16 @@ class Vault:
         async with self._lock:
             await self._conn.execute(_CHECKPOINT)
             await asyncio.to_thread(blur_file_times, self.path, self._clock())
+
+    async def count_received(self, first: date, last: date) -> int:
+        """How many stored reports were received from day `first` to day `last`, inclusive (the
+        staff chat's alert counts with this, never from memory of who reported)."""
+        async with self._conn.execute(
+            "SELECT count(*) FROM reports WHERE received_day BETWEEN ? AND ?",
+            (first.isoformat(), last.isoformat()),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def count(self) -> int:
         """Number of stored reports (for health checks; says nothing about content)."""

@@ -25,7 +25,17 @@ from storage.keys import (
     write_private_key_file,
 )
 
-COMMANDS = ["keygen", "pubkey", "fingerprint", "list", "read", "export", "stats", "purge"]
+COMMANDS = [
+    "keygen",
+    "pubkey",
+    "fingerprint",
+    "upgrade-key",
+    "list",
+    "read",
+    "export",
+    "stats",
+    "purge",
+]
 
 
 def test_help_on_every_command_starts_nothing(capsys: pytest.CaptureFixture[str]) -> None:

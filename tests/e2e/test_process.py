@@ -193,10 +193,14 @@ async def test_at_debug_a_report_leaves_no_trace_in_the_logs(tmp_path: Path) -> 
         assert marker not in logs, marker
 
 
-async def test_sandbox_transcript_shows_messages_appear_change_and_disappear() -> None:
+async def test_sandbox_transcript_shows_messages_appear_change_and_disappear(
+    tmp_path: Path,
+) -> None:
     script = io.StringIO("/start\n3\n1\nhello\n/exit\n:q\n")
     out = io.StringIO()
-    code = await run_sandbox(Settings(), stdin=script, stdout=out)
+    code = await run_sandbox(
+        Settings(vault_path=tmp_path / "var" / "reports.sqlite3"), stdin=script, stdout=out
+    )
     transcript = out.getvalue()
     assert code == 0
     assert "Sandbox: the bot polls a local Bot API emulator at http://127.0.0.1:" in transcript

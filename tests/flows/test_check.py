@@ -229,3 +229,41 @@ def test_a_screen_of_80_words_passes_and_a_placeholder_is_one_word(tmp_path: Pat
     text = f"Title\n\n{body}\nWait {{idle}} more quiet minutes, then exit."  # + 7 = 80
     write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.page.text": text})
     assert run(tmp_path) == []
+
+
+def _desk(root: Path, template: str, module: str) -> None:
+    desk = root / "caseworker" / "desk"
+    (desk / "templates").mkdir(parents=True)
+    (desk / "templates" / "page.html").write_text(template)
+    (desk / "pages.py").write_text(module)
+
+
+def test_the_desks_msgids_count_as_used_and_must_be_translated(tmp_path: Path) -> None:
+    _desk(
+        tmp_path,
+        '<h1>{{ _("desk.page.title") }}</h1><p>{{ _("desk.page.count", count=n) }}</p>',
+        'from flows.catalog import N_\nSAVED = N_("desk.saved")\n',
+    )
+    texts = {**OK_TEXTS, "desk.page.title": "Inbox", "desk.page.count": "{count} reports"}
+    write(tmp_path, MENU.replace("{extra}", ""), texts)
+    problems = run(tmp_path)
+    # Used by a template and by Python code: neither is "used by no flow and no code"; the one
+    # only Python names is missing from every catalog.
+    assert not any("desk.page" in p for p in problems), problems
+    assert any(
+        "msgid 'desk.saved' is missing (used at caseworker/desk/pages.py" in p for p in problems
+    )
+
+
+def test_desk_texts_are_web_pages_not_telegram_messages(tmp_path: Path) -> None:
+    # A chart title may name violence: it is on her screen, not in a phone's notification.
+    _desk(tmp_path, "", 'from flows.catalog import N_\nTITLE = N_("desk.stats.forms")\n')
+    texts = {**OK_TEXTS, "desk.stats.forms": "By form of violence " + "x" * 4000}
+    write(tmp_path, MENU.replace("{extra}", ""), texts)
+    assert run(tmp_path) == []
+
+
+def test_an_unused_desk_msgid_is_reported(tmp_path: Path) -> None:
+    _desk(tmp_path, "<p>nothing</p>", "")
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "desk.gone": "Old"})
+    assert any("'desk.gone' is used by no flow and no code" in p for p in run(tmp_path))

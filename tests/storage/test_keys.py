@@ -32,8 +32,11 @@ PASS = Passphrase("correct horse battery staple")
 def test_public_key_text_round_trip(kind: str) -> None:
     key = generate_keypair(kind)  # type: ignore[arg-type]
     text = key.public.text
-    assert text.startswith(f"srk1-{kind}:")
+    assert text.startswith(f"srk2-{kind}:")
     assert parse_public_key(f"  {text}\n") == key.public
+    old = generate_keypair(kind, signing=False)  # type: ignore[arg-type]
+    assert old.public.text.startswith(f"srk1-{kind}:")
+    assert parse_public_key(old.public.text) == old.public
 
 
 def test_fingerprint_is_forty_digits_read_aloud_in_groups_of_four(hybrid_key: PrivateKey) -> None:
@@ -139,7 +142,9 @@ def test_key_file_swapped_public_key_is_rejected(tmp_path: Path, x25519_key: Pri
 @pytest.mark.parametrize(
     "mutate",
     [
-        lambda d: d.update(version=2),
+        lambda d: d.update(version=1),
+        lambda d: d.update(version=3),
+        lambda d: d.update(signature="rsa"),
         lambda d: d.update(format="something-else"),
         lambda d: d["kdf"].update(memory_kib=1 << 40),
         lambda d: d.update(nonce="AAAA"),

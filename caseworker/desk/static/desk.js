@@ -1,0 +1,65 @@
+// The desk's only script: progressive help, never required. Served from the desk itself
+// (the Content-Security-Policy allows no inline or foreign script).
+(function () {
+  "use strict";
+
+  // A page shown again from the back/forward cache after a lock must ask the desk afresh.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { window.location.reload(); }
+  });
+
+  // Unlocking: show the decryption's progress, then go to the inbox.
+  var waiting = document.querySelector("[data-progress]");
+  if (waiting) {
+    var bar = document.getElementById("progress");
+    var text = document.getElementById("progress-text");
+    var poll = function () {
+      fetch(waiting.getAttribute("data-progress"), { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.json(); })
+        .then(function (state) {
+          if (state.phase === "unlocked") { window.location.assign("/"); return; }
+          if (state.phase === "locked") { window.location.assign("/unlock"); return; }
+          bar.max = Math.max(state.total, 1);
+          bar.value = state.done;
+          text.textContent = state.done + " / " + state.total;
+          window.setTimeout(poll, 150);
+        })
+        .catch(function () { window.setTimeout(poll, 500); });
+    };
+    poll();
+  }
+
+  // A sync under way: show its result as soon as it is done.
+  var syncing = document.querySelector("[data-syncing]");
+  if (syncing) {
+    var check = function () {
+      fetch(syncing.getAttribute("data-syncing"), { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.json(); })
+        .then(function (state) {
+          if (!state.running) { window.location.reload(); return; }
+          window.setTimeout(check, 500);
+        })
+        .catch(function () { window.setTimeout(check, 2000); });
+    };
+    window.setTimeout(check, 300);
+  }
+
+  // The inbox from the keyboard: j / k move between reports, Enter opens, / searches.
+  var rows = Array.prototype.slice.call(document.querySelectorAll("table.inbox tr.row a.open"));
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
+                            target.tagName === "SELECT");
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.key === "/") {
+      var search = document.getElementById("search");
+      if (search) { event.preventDefault(); search.focus(); }
+      return;
+    }
+    if (!rows.length || (event.key !== "j" && event.key !== "k")) { return; }
+    var at = rows.indexOf(document.activeElement);
+    var next = event.key === "j" ? Math.min(at + 1, rows.length - 1) : Math.max(at - 1, 0);
+    rows[next].focus();
+    event.preventDefault();
+  });
+})();

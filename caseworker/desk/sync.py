@@ -1,0 +1,100 @@
+"""One sync: ask the source what exists since the last sync day, fetch what the cache lacks.
+
+The cursor is a day, never a sequence number or a time: the desk asks for reports received (and
+events recorded) on or after the day before its last sync, diffs the ids against its cache, and
+fetches the missing envelopes in batches bounded by count and by size. Reports past their expiry
+day leave the cache as they leave the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from caseworker.desk.cache import Cache, CachedEvent, CachedReport
+from caseworker.desk.source import Source
+from storage.events import EventId
+from storage.keys import PublicKey, parse_public_key
+from storage.report import ReportId
+from storage.staff_store import MAX_BATCH, IndexedReport
+
+LAST_SYNC = "last_sync_day"
+TEAM = "team"
+# One fetch asks for at most this many bytes of envelopes (the server also caps its answer).
+BATCH_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What one sync brought: new report and event ids, and how many expired reports went."""
+
+    reports: list[ReportId] = field(default_factory=list)
+    events: list[EventId] = field(default_factory=list)
+    dropped: int = 0
+    today: str = ""
+
+
+def batches(reports: list[IndexedReport], count: int, size: int) -> Iterator[list[IndexedReport]]:
+    """Split by count and by total size; a report bigger than `size` goes alone."""
+    batch: list[IndexedReport] = []
+    spent = 0
+    for report in reports:
+        if batch and (len(batch) >= count or spent + report.size > size):
+            yield batch
+            batch, spent = [], 0
+        batch.append(report)
+        spent += report.size
+    if batch:
+        yield batch
+
+
+def cached_team(cache: Cache) -> list[PublicKey]:
+    """The team's public keys as last synced (events are sealed to all of them)."""
+    lines = json.loads(cache.setting(TEAM, "[]"))
+    return [parse_public_key(line) for line in lines]
+
+
+async def sync(source: Source, cache: Cache, *, full: bool = False) -> SyncResult:
+    """Bring the cache up to date with `source`; returns what is new."""
+    team = await source.team()
+    await asyncio.to_thread(cache.set_setting, TEAM, json.dumps([k.text for k in team]))
+    last = await asyncio.to_thread(cache.setting, LAST_SYNC)
+    since = None if full or not last else date.fromisoformat(last) - timedelta(days=1)
+    index = await source.index(since)
+    result = SyncResult(today=index.today)
+    have_reports = await asyncio.to_thread(cache.report_ids)
+    wanted = deque(r for r in index.reports if r.id not in have_reports)
+    known = {r.id: r for r in index.reports}
+    while wanted:
+        batch = next(batches(list(wanted), MAX_BATCH, BATCH_BYTES))
+        for _ in batch:
+            wanted.popleft()
+        fetched = await source.fetch([r.id for r in batch], [])
+        rows = [
+            CachedReport(rid, known[rid].received_day, known[rid].expires_day, envelope)
+            for rid, envelope in fetched.reports.items()
+            if rid in known
+        ]
+        await asyncio.to_thread(cache.add_reports, rows)
+        result.reports.extend(r.id for r in rows)
+        wanted.extendleft(known[r] for r in fetched.deferred if r in known)
+    have_events = await asyncio.to_thread(cache.event_ids)
+    missing = [e for e in index.events if e.id not in have_events]
+    for start in range(0, len(missing), MAX_BATCH):
+        ids = [e.id for e in missing[start : start + MAX_BATCH]]
+        fetched = await source.fetch([], ids)
+        days = {e.id: e.day for e in missing}
+        events = [
+            CachedEvent(eid, rid, days[eid], envelope)
+            for eid, (rid, envelope) in fetched.events.items()
+            if eid in days
+        ]
+        await asyncio.to_thread(cache.add_events, events)
+        result.events.extend(e.id for e in events)
+    result.dropped = await asyncio.to_thread(cache.drop_expired, index.today)
+    await asyncio.to_thread(cache.set_setting, LAST_SYNC, index.today)
+    return result

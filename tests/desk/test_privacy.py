@@ -1,0 +1,115 @@
+"""No plaintext at rest: after a full round (sync, notes, tags, an export), a raw-byte scan of
+the desk's cache folder, the staff API's files and its log finds none of what was written."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from caseworker.desk.casebook import Filters
+from caseworker.desk.state import Phase
+from storage.keys import Passphrase
+from storage.report import Attachment, Report
+from storage.vault import Vault, utc_today
+from tests.desk.harness import PASSPHRASE, caseworker, desk, png
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+ROOT = Path(__file__).resolve().parents[2]
+STORY = "STORY-MARKER-91f3 Меня зовут Айгерим"
+CONTACT = "CONTACT-MARKER-77ab +7 701 000 00 00"
+NOTE = "NOTE-MARKER-c0de"
+TAG = "TAG-MARKER-5e"
+PHOTO = png(rgb=(1, 2, 3))
+
+
+async def _served(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            try:
+                async with session.get(url + "/v1/health") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the staff API did not start")
+
+
+async def test_nothing_readable_in_the_cache_the_vault_or_the_logs(tmp_path: Path) -> None:
+    aigerim = caseworker(tmp_path, "Aigerim")
+    server_side = tmp_path / "server"
+    server_side.mkdir()
+    db = server_side / "vault.db"
+    async with await Vault.open(db, recipients=[aigerim.public]) as vault:
+        await vault.store(
+            Report(
+                language="ru",
+                answers={"story": STORY, "contact": CONTACT, "region": "astana"},
+                received_day=utc_today().isoformat(),
+                attachments=[Attachment(kind="photo", mime="image/jpeg", name="p.jpg", data=PHOTO)],
+            )
+        )
+    log = server_side / "staff-api.log"
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "staff_api",
+            "serve",
+            stderr=sink,
+            stdout=sink,
+            env={
+                "PATH": os.environ["PATH"],
+                "PYTHONPATH": str(ROOT),
+                "STAFF_API_ENABLED": "true",
+                "STAFF_API_LISTEN": "127.0.0.1:0",
+                "VAULT_PATH": str(db),
+                "REPORT_RECIPIENTS": aigerim.public.text,
+                "LOG_LEVEL": "DEBUG",
+            },
+            cwd=server_side,
+        )
+        try:
+            url = await _url_of(log)
+            await _served(url)
+            cache_folder = tmp_path / "desk"
+            async with desk(aigerim, cache_folder / "cache.sqlite3", server=url) as running:
+                state = running.desk
+                await state.unlock(Passphrase(PASSPHRASE))
+                while state.phase is not Phase.UNLOCKED or state.sync_status.running:
+                    await asyncio.sleep(0.02)
+                assert state.book is not None and len(state.book.cases) == 1
+                (case,) = state.book.cases.values()
+                await state.record(case.id, "note", {"text": NOTE})
+                await state.record(case.id, "tag", {"tag": TAG, "on": True})
+                data = await state.export(state.selection(Filters(status="all")), "json", True, {})
+                assert STORY.encode() in data  # the export is plaintext: made in memory, handed out
+                files = await state.files(case.id)
+                assert files[0].data == PHOTO
+        finally:
+            process.terminate()
+            await process.wait()
+    scanned = [
+        p for folder in (cache_folder, server_side) for p in folder.rglob("*") if p.is_file()
+    ]
+    assert {p.name for p in scanned} >= {"cache.sqlite3", "vault.db", "staff-api.log"}
+    for path in scanned:
+        raw = path.read_bytes()
+        for marker in (STORY, CONTACT, NOTE, TAG, "Айгерим"):
+            assert marker.encode() not in raw, f"{marker} in {path.name}"
+        assert PHOTO not in raw, f"the photo in {path.name}"
+    assert "listening on" in log.read_text()  # the log was written, and holds none of it
+
+
+async def _url_of(log: Path) -> str:
+    for _ in range(100):
+        text = log.read_text() if log.exists() else ""
+        if "listening on " in text:
+            return text.split("listening on ", 1)[1].split()[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("the staff API did not say where it listens")
