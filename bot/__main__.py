@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot run`` and ``python -m bot sandbox``."""
+"""Command line: ``python -m bot run``, ``sandbox``, ``health`` and ``webhook info|delete``."""
 
 from __future__ import annotations
 
@@ -19,10 +19,29 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser(
         "run",
-        help="poll Telegram (BOT_TOKEN; BOT_API_BASE for another Bot API server); "
-        "with no token, start the offline sandbox",
-        description="Poll the Bot API at BOT_API_BASE with BOT_TOKEN. Without BOT_TOKEN the "
-        "offline sandbox starts instead. Settings come from the environment and a .env file.",
+        help="poll Telegram, or serve its webhook when WEBHOOK_URL is set (BOT_TOKEN; "
+        "BOT_API_BASE for another Bot API server); with no token, start the offline sandbox",
+        description="Poll the Bot API at BOT_API_BASE with BOT_TOKEN, or with WEBHOOK_URL set "
+        "serve Telegram's webhook on WEBHOOK_LISTEN. Without BOT_TOKEN the offline sandbox "
+        "starts instead. Settings come from the environment and a .env file.",
+    )
+    sub.add_parser(
+        "health",
+        help="ask the running bot's /healthz (METRICS_LISTEN); exit status 0 when healthy",
+        description="GET /healthz from the running bot on METRICS_LISTEN: prints its answer, "
+        "exits 0 when it is healthy and 1 otherwise (for container health checks).",
+    )
+    webhook = sub.add_parser(
+        "webhook",
+        help="what Telegram knows of the webhook (info), or remove it (delete)",
+        description="Ask the Bot API (BOT_TOKEN, BOT_API_BASE) about the bot's webhook, or "
+        "delete it to poll instead. Updates waiting at Telegram are kept unless --drop-pending.",
+    )
+    webhook.add_argument("action", choices=["info", "delete"])
+    webhook.add_argument(
+        "--drop-pending",
+        action="store_true",
+        help="with delete: also forget the updates Telegram holds for the bot",
     )
     sub.add_parser(
         "sandbox",
@@ -42,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command == "health":
+        from bot.admin import health
+
+        return health(settings)
+    if args.command == "webhook":
+        from bot.admin import webhook
+
+        return asyncio.run(webhook(settings, args.action, drop_pending=args.drop_pending))
     if args.command == "run" and settings.bot_token:
         return _run(settings)
     if args.command == "run":

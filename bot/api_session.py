@@ -76,13 +76,16 @@ class BotApiSession(AiohttpSession):
             found = self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
         return found
 
-    def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
+    def json_body(
+        self, bot: Bot, method: TelegramMethod[TelegramType], *, named: bool = False
+    ) -> bytes | None:
         """The call as one JSON document, or None where aiogram's form must carry it (a file).
 
         The same fields as aiogram's form: defaults resolved, nested objects without their unset
-        fields, top-level fields that are None or "" left out.
+        fields, top-level fields that are None or "" left out. ``named``: with a ``method`` field
+        first, as a webhook response that asks Telegram to run the call.
         """
-        body: dict[str, Any] = {}
+        body: dict[str, Any] = {"method": method.__api_method__} if named else {}
         # exclude_none: the unset fields of every nested object (a dozen per keyboard button).
         for key, value in method.model_dump(warnings=False, exclude_none=True).items():
             if isinstance(value, Default):

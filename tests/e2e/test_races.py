@@ -9,8 +9,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from tests.e2e.conftest import Caseworker, bot_texts, open_menu, running_bot, tap
+
+pytestmark = pytest.mark.both_modes
 
 GOODBYE = "Have a good day!"
 
