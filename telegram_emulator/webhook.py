@@ -154,7 +154,8 @@ class WebhookDelivery:
             return "Webhook is already set"
         if drop:
             self.world.updates.drop_pending()
-            self._state.clear()
+        # A new webhook is a new delivery actor at Telegram: retries start afresh, at once.
+        self._state.clear()
         self.world.updates.set_allowed(allowed)
         self.target = new
         self.last_error_date, self.last_error_message = 0, ""
