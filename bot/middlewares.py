@@ -115,16 +115,20 @@ class SessionBinding(BaseMiddleware):
         self._in_flight += 1
         self._quiet.clear()
         try:
-            while True:
-                if session.turn_taken:
-                    # She waits for her turn: in webhook mode, Telegram must not hold her next
-                    # tap (perhaps the exit) until this one has had it.
-                    replies.let_go()
-                async with session.turn():
-                    if not session.closed:
-                        return await self._run(handler, event, data, session, bot)
-                # Wiped while she waited (exit, idle): carry on in a fresh conversation.
-                session = self._session(bot, chat.id, event)
+            if session.turn_taken:
+                # She waits for her turn: in webhook mode, Telegram must not hold her next tap
+                # (perhaps the exit) until this one has had it.
+                replies.let_go()
+            async with session.turn():
+                if not session.closed:
+                    return await self._run(handler, event, data, session, bot)
+            # She left (exit, shutdown) while this waited: it belongs to the conversation she
+            # left, and nothing may follow her exit. What of it reached the chat goes too.
+            if session.message_ids:
+                await self.conversation.wipe(bot, session, LATE)
+            if event.callback_query is not None:
+                await _answer_quietly(event.callback_query)
+            return None
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:

@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,7 +21,8 @@ from bot.config import Settings
 from bot.startup import open_desk
 from telegram_emulator.client import Emulator
 from tests import modes
-from tests.e2e.conftest import FakeClock, Harness, open_menu, running_bot, tap
+from tests.e2e.conftest import Caseworker, FakeClock, Harness, open_menu, running_bot, tap
+from tests.e2e.test_races import to_evidence
 
 GOODBYE = "Have a good day!"
 
@@ -95,6 +97,29 @@ async def test_the_callback_answer_rides_on_the_webhook_answer(hooked: Harness) 
     assert answers and all(call.via == "webhook" for call in answers)
     sends = [c for c in hooked.emu.calls if c.method.startswith("send")]
     assert sends and all(call.via == "request" for call in sends)  # ids the wipe needs
+
+
+async def test_a_tap_that_waits_its_turn_does_not_hold_her_next_tap(
+    tmp_path: Path, caseworkers: list[Caseworker]
+) -> None:
+    settings = Settings(report_recipients=caseworkers[0].public, vault_path=tmp_path / "v.db")
+    async with running_bot(settings, mode=modes.WEBHOOK) as harness:
+        user = await to_evidence(harness)
+        harness.emu.faults.add(method="getFile", delay=3)
+        await user.send_photo(b"\x89PNG slow photo")  # type: ignore[attr-defined]
+        await asyncio.sleep(0.3)  # the download holds her turn
+        keyboard = user.keyboard_message  # type: ignore[attr-defined]
+        started = time.monotonic()
+        await user.press_data(keyboard.message_id, keyboard.flat_buttons[0][1])  # type: ignore[attr-defined]
+        # Telegram sends her next tap only once this one is answered: it must not wait.
+        assert time.monotonic() - started < 0.25
+        started = time.monotonic()
+        await user.press("🚪 Exit")  # type: ignore[attr-defined]
+        while [m.text for m in user.visible] != [GOODBYE]:  # type: ignore[attr-defined]
+            assert time.monotonic() - started < 2, "the exit waited"
+            await asyncio.sleep(0.05)
+        await harness.emu.settle(timeout=10)
+        assert [m.text for m in user.visible] == [GOODBYE]  # type: ignore[attr-defined]
 
 
 @contextlib.asynccontextmanager
