@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -156,3 +156,20 @@ class EditScreen(EditMessageText):
     """
 
     __returning__ = dict[str, Any] | bool
+
+    @classmethod
+    def screen(
+        cls, *, chat_id: int, message_id: int, text: str, keyboard: Mapping[str, Any]
+    ) -> EditScreen:
+        """The edit of a screen, from values the bot made itself, not validated again.
+
+        ``keyboard`` is the Bot API's JSON of an inline keyboard (bot.render.Keyboard): it goes
+        out as it is, where aiogram would build a dozen models only to dump them again.
+        """
+        fields: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": text,
+            "reply_markup": keyboard,
+        }
+        return cls.model_construct(**fields)

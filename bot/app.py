@@ -285,7 +285,8 @@ def build_app(
         providers=providers,
         params=params,
     )
-    dp = Dispatcher(storage=NoStorage(), conversation=conversation, desk=desk)
+    # No FSM: sessions live in SessionStore; aiogram's FSM context per update was pure cost.
+    dp = Dispatcher(storage=NoStorage(), disable_fsm=True, conversation=conversation, desk=desk)
     dp.update.outer_middleware(CountUpdates(tally))
     dp.update.outer_middleware(PrivateChatsOnly())
     binding = SessionBinding(

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup
 
 from bot import incidents
 from bot.api_session import EditScreen
@@ -147,11 +148,11 @@ class Conversation:
         if edit is not None:
             try:
                 await bot(
-                    EditScreen(
+                    EditScreen.screen(
                         chat_id=session.chat_id,
                         message_id=edit,
                         text=rendered.text,
-                        reply_markup=rendered.markup,
+                        keyboard=rendered.markup,
                     )
                 )
             except TelegramBadRequest as exc:
@@ -161,7 +162,9 @@ class Conversation:
                 await self._replace_live(bot, session, edit, dispose)
                 return
         sent = await bot.send_message(
-            chat_id=session.chat_id, text=rendered.text, reply_markup=rendered.markup
+            chat_id=session.chat_id,
+            text=rendered.text,
+            reply_markup=InlineKeyboardMarkup.model_validate(rendered.markup),
         )
         await self._replace_live(bot, session, sent.message_id, dispose)
 
