@@ -1,8 +1,10 @@
 """``python -m bench``: run every phase against both bots, print one table, write JSON.
 
-Order of a run: both bots side by side (start-ups alternating; the saturated phase in rounds that
-take turns; the paced phase on one then the other), the real bot's quick-exit wipe, then a fresh
-real bot for idle sessions and their expiry, then the vault.
+Order of a run: both bots side by side, polling (start-ups alternating; the saturated phase in
+rounds that take turns; the paced phase on one then the other; the real bot's quick-exit wipe);
+then the same again with both bots serving a webhook; then a fresh real bot for idle sessions and
+their expiry, then the vault. The polling figures are the document's top-level ``real`` and
+``bare``; the webhook ones are under ``webhook``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import phases
-from bench.procs import BARE, REAL, BotProcess
+from bench.procs import BARE, POLLING, REAL, WEBHOOK, BotProcess
 from bench.targets import evaluate, render_table
 from flows.catalog import Translator
 from storage import bench as vault_bench
@@ -94,9 +96,14 @@ def machine() -> dict[str, Any]:
 
 
 async def _start(
-    kind: str, emu: Emulator, workdir: Path, env: dict[str, str], samples: list[float]
+    kind: str,
+    emu: Emulator,
+    workdir: Path,
+    env: dict[str, str],
+    samples: list[float],
+    mode: str,
 ) -> BotProcess:
-    bot = BotProcess(kind, emu, workdir, env)
+    bot = BotProcess(kind, emu, workdir, env, mode=mode)
     samples.append(await bot.start())
     return bot
 
@@ -107,19 +114,29 @@ async def _pair(
     envs: dict[str, dict[str, str]],
     translator: Translator,
     progress: Any,
+    mode: str = POLLING,
 ) -> dict[str, Any]:
-    """Both bots alive side by side, each phase run on one then the other, so that whatever
-    else the machine does at the time weighs on both alike."""
+    """Both bots alive side by side in ``mode``, each phase run on one then the other, so that
+    whatever else the machine does at the time weighs on both alike."""
     out: dict[str, dict[str, Any]] = {BARE: {}, REAL: {}}
     startups: dict[str, list[float]] = {BARE: [], REAL: []}
-    async with Emulator(TOKEN) as bare_emu, Emulator(TOKEN) as real_emu:
+
+    def say(text: str) -> None:
+        progress(f"{mode}: {text}")
+
+    # local_mode: webhooks to http://127.0.0.1, as a self-hosted Bot API server allows.
+    async with (
+        Emulator(TOKEN, local_mode=True) as bare_emu,
+        Emulator(TOKEN, local_mode=True) as real_emu,
+    ):
         emus = {BARE: bare_emu, REAL: real_emu}
-        progress(f"start-up x{plan.startups}, alternating")
+        say(f"start-up x{plan.startups}, alternating")
         for _ in range(plan.startups - 1):
             for kind in (BARE, REAL):
-                await (await _start(kind, emus[kind], workdir, envs[kind], startups[kind])).stop()
+                bot = await _start(kind, emus[kind], workdir, envs[kind], startups[kind], mode)
+                await bot.stop()
         bots = {
-            kind: await _start(kind, emus[kind], workdir, envs[kind], startups[kind])
+            kind: await _start(kind, emus[kind], workdir, envs[kind], startups[kind], mode)
             for kind in (BARE, REAL)
         }
         try:
@@ -133,7 +150,7 @@ async def _pair(
             rounds: dict[str, list[dict[str, Any]]] = {BARE: [], REAL: []}
             for turn in range(plan.saturate_rounds):
                 for kind in (BARE, REAL) if turn % 2 == 0 else (REAL, BARE):
-                    progress(
+                    say(
                         f"{kind}: saturated, {plan.saturate_users} users, "
                         f"round {turn + 1} of {plan.saturate_rounds}"
                     )
@@ -152,7 +169,7 @@ async def _pair(
             for kind in (BARE, REAL):
                 out[kind]["saturated"] = phases.combine_rounds(rounds[kind])
             for kind in (BARE, REAL):
-                progress(f"{kind}: paced, {plan.paced_users} users, {plan.pause:g} s pauses")
+                say(f"{kind}: paced, {plan.paced_users} users, {plan.pause:g} s pauses")
                 out[kind]["paced"] = await phases.paced(
                     bots[kind],
                     emus[kind],
@@ -164,7 +181,7 @@ async def _pair(
                 )
                 await emus[kind].settle(timeout=30)
                 emus[kind].server.calls.clear()
-            progress(f"real: quick exit of {plan.wipe_messages} messages")
+            say(f"real: quick exit of {plan.wipe_messages} messages")
             out[REAL]["quick_exit"] = await phases.quick_exit_cost(
                 bots[REAL],
                 real_emu,
@@ -193,7 +210,9 @@ async def _idle(
     idle = float(max(plan.min_idle_seconds, math.ceil(1.3 * estimate + 2)))
     env = {**env, "MAX_SESSIONS": str(max(20_000, plan.sessions * 2))}
     async with Emulator(TOKEN) as emu:
-        bot = BotProcess(REAL, emu, workdir, env, args=["--idle-seconds", f"{idle:g}"])
+        bot = BotProcess(
+            REAL, emu, workdir, env, args=["--idle-seconds", f"{idle:g}"], mode=POLLING
+        )
         await bot.start()
         try:
             progress(f"real: {plan.sessions} idle sessions, expiring after {idle:g} s")
@@ -218,7 +237,9 @@ async def _bots(plan: Plan, workdir: Path, progress: Any) -> dict[str, Any]:
         "REPORT_RECIPIENTS": recipient,
         "VAULT_PATH": str(workdir / "vault" / "reports.sqlite3"),
     }
-    out = await _pair(plan, workdir, {BARE: common, REAL: real_env}, translator, progress)
+    envs = {BARE: common, REAL: real_env}
+    out = await _pair(plan, workdir, envs, translator, progress, POLLING)
+    out[WEBHOOK] = await _pair(plan, workdir, envs, translator, progress, WEBHOOK)
     rate = float(out[REAL]["saturated"]["updates_per_second"])
     out[REAL]["idle_sessions"] = await _idle(plan, workdir, real_env, translator, rate, progress)
     return out

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 REAL = "real"
 BARE = "bare"
+POLLING = "polling"
+WEBHOOK = "webhook"
+# Both bots' webhook secret in the benchmark (the real bot would draw a random one per start).
+WEBHOOK_SECRET = "benchmark-webhook-secret"  # noqa: S105 - not a secret
 COMMANDS: dict[str, list[str]] = {
     REAL: [sys.executable, "-m", "bot", "run"],
     BARE: [sys.executable, "-m", "bench.bare_bot"],
@@ -58,7 +63,14 @@ def reset_peak(pid: int) -> bool:
 
 
 class StartError(RuntimeError):
-    """The bot process did not reach its first getUpdates."""
+    """The bot process did not reach its first getUpdates (or its setWebhook)."""
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -71,6 +83,7 @@ class BotProcess:
     env: dict[str, str] = field(default_factory=dict)
     # Test-only overrides: the real bot then runs as bench.bot_under_test with these arguments.
     args: list[str] = field(default_factory=list)
+    mode: str = POLLING
     proc: asyncio.subprocess.Process | None = None
     startup_seconds: float = 0.0
     _log: Path | None = None
@@ -82,7 +95,17 @@ class BotProcess:
         return self.proc.pid
 
     async def start(self, timeout: float = 30.0) -> float:  # noqa: ASYNC109
-        """Start the process; return seconds from spawn to its first getUpdates at the emulator."""
+        """Start the process; return seconds from spawn to its first getUpdates (polling) or its
+        setWebhook (webhook mode) at the emulator: from then on it takes updates."""
+        first = "getUpdates" if self.mode == POLLING else "setWebhook"
+        webhook: dict[str, str] = {}
+        if self.mode == WEBHOOK:
+            port = free_port()
+            webhook = {
+                "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+                "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+                "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            }
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(ROOT),
@@ -90,9 +113,10 @@ class BotProcess:
             "BOT_TOKEN": self.emu.token,
             "BOT_API_BASE": self.emu.base_url,
             "LOG_LEVEL": "WARNING",
+            **webhook,
             **self.env,
         }
-        self._log = self.workdir / f"{self.kind}-{int(time.monotonic() * 1000)}.log"
+        self._log = self.workdir / f"{self.kind}-{self.mode}-{int(time.monotonic() * 1000)}.log"
         seen = len(self.emu.calls)
         with self._log.open("wb") as log:
             started = time.monotonic()
@@ -108,7 +132,7 @@ class BotProcess:
         deadline = started + timeout
         for _ in range(int(timeout / 0.002) + 1):
             for call in self.emu.calls[seen:]:
-                if call.method == "getUpdates":
+                if call.method == first:
                     self.startup_seconds = call.at - started
                     return self.startup_seconds
             seen = len(self.emu.calls)

@@ -1,5 +1,6 @@
-"""The targets of issue 5, judged against the bare aiogram bot measured in the same run, and the
-table that shows every figure with its target met or missed."""
+"""The targets of issues 5 (polling) and 14 (webhook), judged against the bare aiogram bot measured
+in the same run and the same mode, and the table that shows every figure with its target met or
+missed."""
 
 from __future__ import annotations
 
@@ -59,6 +60,32 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             0 <= wipe["ms_to_last_delete"] < 100,
         ),
         target("start to first poll, x bare", start, "<= 1.2", start <= 1.2),
+        *_webhook_targets(result),
+    ]
+
+
+def _webhook_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 14: serving a webhook, the real bot answers the tap inside the webhook's response,
+    one request fewer than polling, so it should cost no more per update than bare aiogram."""
+    real, bare = result["webhook"]["real"], result["webhook"]["bare"]
+    cpu = _ratio(
+        real["saturated"]["cpu_seconds_per_1000_updates"],
+        bare["saturated"]["cpu_seconds_per_1000_updates"],
+    )
+    p99 = real["paced"]["latency_ms_p99"]
+    return [
+        {
+            "target": "webhook: CPU per navigation update, x bare (same users)",
+            "value": cpu,
+            "limit": "<= 1.0",
+            "met": bool(cpu <= 1.0),
+        },
+        {
+            "target": "webhook: p99 latency, paced users (ms)",
+            "value": p99,
+            "limit": "<= 20",
+            "met": bool(p99 <= 20),
+        },
     ]
 
 
@@ -144,6 +171,44 @@ def render_table(result: dict[str, Any]) -> str:
         [
             f"decrypt + export {vault['export_reports']} reports, s",
             f"{vault['decrypt_export_seconds']:g}",
+            "-",
+            "-",
+        ],
+    ]
+    hook = result["webhook"]
+    ws, wbs = hook["real"]["saturated"], hook["bare"]["saturated"]
+    wp, wbp = hook["real"]["paced"], hook["bare"]["paced"]
+    rows += [
+        both(f"webhook: updates/s ({sat})", ws["updates_per_second"], wbs["updates_per_second"]),
+        both(
+            f"webhook: CPU s per 1000 updates ({sat})",
+            ws["cpu_seconds_per_1000_updates"],
+            wbs["cpu_seconds_per_1000_updates"],
+        ),
+        both(f"webhook: latency p99 ms ({sat})", ws["latency_ms_p99"], wbs["latency_ms_p99"]),
+        both(
+            f"webhook: emulator CPU, cores ({sat})",
+            ws["emulator_cpu_utilisation"],
+            wbs["emulator_cpu_utilisation"],
+        ),
+        both(
+            f"webhook: CPU s per 1000 updates ({pac})",
+            wp["cpu_seconds_per_1000_updates"],
+            wbp["cpu_seconds_per_1000_updates"],
+        ),
+        both(f"webhook: latency p50 ms ({pac})", wp["latency_ms_p50"], wbp["latency_ms_p50"]),
+        both(f"webhook: latency p99 ms ({pac})", wp["latency_ms_p99"], wbp["latency_ms_p99"]),
+        both(f"webhook: peak RSS MiB ({pac})", wp["peak_rss_mib"], wbp["peak_rss_mib"]),
+        both(
+            "webhook: start to setWebhook, s (median)",
+            hook["real"]["startup_seconds"],
+            hook["bare"]["startup_seconds"],
+        ),
+        [
+            "webhook: quick exit: API calls / deleteMessages / ms",
+            f"{hook['real']['quick_exit']['api_calls']}/"
+            f"{hook['real']['quick_exit']['delete_calls']}/"
+            f"{hook['real']['quick_exit']['ms_to_last_delete']:g}",
             "-",
             "-",
         ],

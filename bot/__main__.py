@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot run`` and ``python -m bot sandbox``."""
+"""Command line: ``python -m bot run``, ``sandbox``, ``health`` and ``webhook info|delete``."""
 
 from __future__ import annotations
 
@@ -26,10 +26,29 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser(
         "run",
-        help="poll Telegram (BOT_TOKEN; BOT_API_BASE for another Bot API server); "
-        "with no token, start the offline sandbox",
-        description="Poll the Bot API at BOT_API_BASE with BOT_TOKEN. Without BOT_TOKEN the "
-        "offline sandbox starts instead. Settings come from the environment and a .env file.",
+        help="poll Telegram, or serve its webhook when WEBHOOK_URL is set (BOT_TOKEN; "
+        "BOT_API_BASE for another Bot API server); with no token, start the offline sandbox",
+        description="Poll the Bot API at BOT_API_BASE with BOT_TOKEN, or with WEBHOOK_URL set "
+        "serve Telegram's webhook on WEBHOOK_LISTEN. Without BOT_TOKEN the offline sandbox "
+        "starts instead. Settings come from the environment and a .env file.",
+    )
+    sub.add_parser(
+        "health",
+        help="ask the running bot's /healthz (METRICS_LISTEN); exit status 0 when healthy",
+        description="GET /healthz from the running bot on METRICS_LISTEN: prints its answer, "
+        "exits 0 when it is healthy and 1 otherwise (for container health checks).",
+    )
+    webhook = sub.add_parser(
+        "webhook",
+        help="what Telegram knows of the webhook (info), or remove it (delete)",
+        description="Ask the Bot API (BOT_TOKEN, BOT_API_BASE) about the bot's webhook, or "
+        "delete it to poll instead. Updates waiting at Telegram are kept unless --drop-pending.",
+    )
+    webhook.add_argument("action", choices=["info", "delete"])
+    webhook.add_argument(
+        "--drop-pending",
+        action="store_true",
+        help="with delete: also forget the updates Telegram holds for the bot",
     )
     sub.add_parser(
         "sandbox",
@@ -49,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return _config_error(exc)
     configure_logging(settings.log_level)
     try:
-        return _command(args.command, settings)
+        return _command(args.command, settings, args)
     except ConfigError as exc:
         return _config_error(exc)
     except KeyboardInterrupt:
@@ -80,7 +99,15 @@ def stopped_because(exc: BaseException, settings: Settings) -> str:
     return f"unexpected {type(exc).__name__} (LOG_LEVEL=DEBUG shows where)"
 
 
-def _command(command: str, settings: Settings) -> int:
+def _command(command: str, settings: Settings, args: argparse.Namespace) -> int:
+    if command == "health":
+        from bot.admin import health
+
+        return health(settings)
+    if command == "webhook":
+        from bot.admin import webhook
+
+        return asyncio.run(webhook(settings, args.action, drop_pending=args.drop_pending))
     if command == "run" and settings.bot_token:
         return serve(settings)
     if command == "run":

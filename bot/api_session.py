@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -76,13 +76,16 @@ class BotApiSession(AiohttpSession):
             found = self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
         return found
 
-    def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
+    def json_body(
+        self, bot: Bot, method: TelegramMethod[TelegramType], *, named: bool = False
+    ) -> bytes | None:
         """The call as one JSON document, or None where aiogram's form must carry it (a file).
 
         The same fields as aiogram's form: defaults resolved, nested objects without their unset
-        fields, top-level fields that are None or "" left out.
+        fields, top-level fields that are None or "" left out. ``named``: with a ``method`` field
+        first, as a webhook response that asks Telegram to run the call.
         """
-        body: dict[str, Any] = {}
+        body: dict[str, Any] = {"method": method.__api_method__} if named else {}
         # exclude_none: the unset fields of every nested object (a dozen per keyboard button).
         for key, value in method.model_dump(warnings=False, exclude_none=True).items():
             if isinstance(value, Default):
@@ -153,3 +156,20 @@ class EditScreen(EditMessageText):
     """
 
     __returning__ = dict[str, Any] | bool
+
+    @classmethod
+    def screen(
+        cls, *, chat_id: int, message_id: int, text: str, keyboard: Mapping[str, Any]
+    ) -> EditScreen:
+        """The edit of a screen, from values the bot made itself, not validated again.
+
+        ``keyboard`` is the Bot API's JSON of an inline keyboard (bot.render.Keyboard): it goes
+        out as it is, where aiogram would build a dozen models only to dump them again.
+        """
+        fields: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": text,
+            "reply_markup": keyboard,
+        }
+        return cls.model_construct(**fields)

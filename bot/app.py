@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -17,18 +19,22 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import ErrorEvent
+from aiohttp import web
 
 from bot import incidents
 from bot.alerts import NewReportAlerts
 from bot.api_session import BotApiSession
-from bot.config import Settings
+from bot.config import Address, ConfigError, Settings
 from bot.conversation import Conversation, Provider
 from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
 from bot.render import language_of
+from bot.replies import AnswerInResponse
 from bot.reports import ReportDesk
 from bot.retry import RetryBriefly
 from bot.sessions import Clock, Session, SessionStore
+from bot.tally import CountUpdates, Tally
+from bot.webhook import WebhookServer
 from flows.catalog import DEFAULT_LANGUAGE, N_, Translator
 from flows.directory import default_path, directory_text, load_directory
 from flows.engine import Notice, answers_of
@@ -41,6 +47,8 @@ ERROR = N_("common.error")
 INCIDENT_REPORT_SECONDS = 3600.0
 # Seconds a graceful shutdown waits for running handlers before wiping everyone.
 SHUTDOWN_GRACE = 15.0
+# What Telegram sends the bot (polling and webhook alike): groups and channels only so it can leave.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "channel_post"]
 
 
 class NoStorage(BaseStorage):
@@ -76,10 +84,17 @@ class App:
     sessions: SessionStore
     desk: ReportDesk | None = None
     alerts: NewReportAlerts | None = None
+    tally: Tally = field(default_factory=Tally)
+    # True from the moment a graceful stop begins (health checks answer 503 from then on).
+    stopping: bool = False
     _sweeper: asyncio.Task[None] | None = field(default=None, repr=False)
     # The sweep under way, if any: a shutdown lets it finish rather than cut a wipe in half.
     _sweeping: asyncio.Future[int] | None = field(default=None, repr=False)
     _reported_at: float = field(default=0.0, repr=False)
+    # Webhook mode: the server while it runs, and the stop it waits for.
+    webhook: WebhookServer | None = field(default=None, repr=False)
+    _stop_webhook: asyncio.Event | None = field(default=None, repr=False)
+    _webhook_done: asyncio.Event | None = field(default=None, repr=False)
 
     async def sweep(self) -> int:
         """Wipe idle conversations now (returns how many); purge expired reports once a day;
@@ -125,17 +140,89 @@ class App:
             handle_signals=handle_signals,
             polling_timeout=polling_timeout,
             handle_as_tasks=handle_as_tasks,
-            allowed_updates=[
-                "message",
-                "edited_message",
-                "callback_query",
-                "my_chat_member",
-                "channel_post",
-            ],
+            allowed_updates=ALLOWED_UPDATES,
         )
 
+    async def run_webhook(
+        self,
+        *,
+        listen: Address,
+        url: str | None,
+        secret: str,
+        max_connections: int = 40,
+        path: str | None = None,
+        handle_signals: bool = True,
+        ready: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Serve Telegram's webhook on ``listen`` until stopped, then wipe every conversation.
+
+        ``url`` is the public URL Telegram calls (``None``: this listener's own http address,
+        for tests); ``ready(url)`` runs once the webhook is set. The webhook stays set when the
+        bot stops: Telegram keeps what arrives meanwhile and delivers it after the restart.
+        """
+        stop = self._stop_webhook = asyncio.Event()
+        done = self._webhook_done = asyncio.Event()
+        path = path or (urlsplit(url).path if url else "") or "/webhook"
+        server = self.webhook = WebhookServer(self.dp, self.bot, secret=secret, path=path)
+        self.bot.session.middleware(AnswerInResponse())
+        workflow = {"dispatcher": self.dp, "bots": (self.bot,), **self.dp.workflow_data}
+        runner = web.AppRunner(
+            server.application(), access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
+        loop = asyncio.get_running_loop()
+        await self.dp.emit_startup(bot=self.bot, **workflow)
+        await runner.setup()
+        if handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+        try:
+            try:
+                await web.TCPSite(runner, listen[0], listen[1]).start()
+            except OSError as exc:
+                where = f"{listen[0]}:{listen[1]}"
+                raise ConfigError(f"WEBHOOK_LISTEN {where}: {exc.strerror}") from None
+            if url is None:
+                host, port = runner.addresses[0][:2]
+                url = f"http://{host}:{port}{path}"
+            await self._set_webhook(url, secret, max_connections)
+            if ready is not None:
+                await ready(url)
+            await stop.wait()
+        finally:
+            if handle_signals:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
+            # Take no more updates (Telegram keeps them), let those under way finish, then the
+            # same shutdown as polling: wait for handlers, wipe everyone.
+            self.stopping = True
+            server.closing = True
+            await runner.cleanup()
+            await server.finish(SHUTDOWN_GRACE)
+            try:
+                await self.dp.emit_shutdown(bot=self.bot, **workflow)
+            finally:
+                await self.bot.session.close()
+                done.set()
+
+    async def _set_webhook(self, url: str, secret: str, max_connections: int) -> None:
+        try:
+            await self.bot.set_webhook(
+                url=url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections,
+                drop_pending_updates=False,  # what came while the bot was down is handled
+            )
+        except TelegramAPIError as exc:
+            # Telegram's own words (an address it cannot reach); never a user's.
+            raise ConfigError(f"WEBHOOK_URL: Telegram refused it: {exc.message}") from None
+
     async def stop(self) -> None:
-        """Stop polling (graceful: the shutdown hook wipes every conversation)."""
+        """Stop polling or serving the webhook (graceful: the shutdown hook wipes everyone)."""
+        if self._stop_webhook is not None and self._webhook_done is not None:
+            self._stop_webhook.set()
+            await self._webhook_done.wait()
+            return
         with contextlib.suppress(RuntimeError):
             await self.dp.stop_polling()
 
@@ -194,7 +281,9 @@ def build_app(
         params.update(desk.limits())
     else:
         providers["review"] = lambda session: ""
+    tally = Tally()
     conversation = Conversation(
+        tally=tally,
         book=book,
         translator=translator,
         sessions=sessions,
@@ -203,7 +292,9 @@ def build_app(
         providers=providers,
         params=params,
     )
-    dp = Dispatcher(storage=NoStorage(), conversation=conversation, desk=desk)
+    # No FSM: sessions live in SessionStore; aiogram's FSM context per update was pure cost.
+    dp = Dispatcher(storage=NoStorage(), disable_fsm=True, conversation=conversation, desk=desk)
+    dp.update.outer_middleware(CountUpdates(tally))
     dp.update.outer_middleware(PrivateChatsOnly(settings.staff_chat_id))
     binding = SessionBinding(
         conversation, flood_updates=settings.flood_updates, flood_seconds=settings.flood_seconds
@@ -229,6 +320,7 @@ def build_app(
         sessions=sessions,
         desk=desk,
         alerts=alerts,
+        tally=tally,
     )
     interval = sweep_every or min(30.0, settings.idle_minutes * 60 / 4)
 
@@ -238,6 +330,7 @@ def build_app(
     async def on_shutdown() -> None:
         # Take nothing new, let what runs finish (so nothing it sends escapes the wipe), let a
         # sweep under way complete, then wipe every conversation still open.
+        app.stopping = True
         binding.close()
         await binding.drain(SHUTDOWN_GRACE)
         if app._sweeper is not None:

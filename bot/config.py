@@ -5,8 +5,10 @@ A wrong value stops the bot with one line that names the setting and what it exp
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,11 @@ TELEGRAM_API = "https://api.telegram.org"
 # Inside the checkout, so the bot runs the same from any working directory.
 DEFAULT_VAULT = Path(__file__).resolve().parent.parent / "var" / "reports.sqlite3"
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+# Telegram's rule for setWebhook's secret_token: 1-256 of A-Z, a-z, 0-9, _ and -.
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+DEFAULT_WEBHOOK_LISTEN = ("127.0.0.1", 8080)
+
+Address = tuple[str, int]
 
 
 class ConfigError(Exception):
@@ -58,6 +65,23 @@ class Settings:
     staff_chat_id: int | None = None
     staff_alert_days: int = 1
     staff_chat_language: str = "ru"
+    # Webhook mode when set: the public URL Telegram calls (its path is the path served).
+    webhook_url: str | None = None
+    webhook_listen: Address = DEFAULT_WEBHOOK_LISTEN
+    # The secret Telegram sends with every update; a fresh random one per start when unset.
+    webhook_secret: str | None = None
+    webhook_max_connections: int = 40
+    # /healthz and /metrics; off when None. Loopback only unless explicitly allowed.
+    metrics_listen: Address | None = None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of ``webhook_url``, which the bot serves ("/" when it has none)."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    def secret_for_this_start(self) -> str:
+        """``webhook_secret``, or a fresh random one (43 characters of Telegram's alphabet)."""
+        return self.webhook_secret or secrets.token_urlsafe(32)
 
 
 def _api_base(raw: str) -> str:
@@ -102,6 +126,48 @@ def _number(env: Mapping[str, str], key: str, default: float, low: float, high: 
     return value
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _address(env: Mapping[str, str], key: str, default: Address | None) -> Address | None:
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return default
+    host, sep, port = raw.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{key} must be HOST:PORT (like 127.0.0.1:8080), got {raw!r}")
+    return host, int(port)
+
+
+def _webhook_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("WEBHOOK_URL") or "").strip()
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ConfigError(f"WEBHOOK_URL is not a URL: {raw!r}") from None
+    host = parts.hostname or ""
+    if not host or parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("WEBHOOK_URL must be a plain https://host/path URL")
+    if parts.scheme == "http" and is_loopback(host):
+        return raw  # the emulator, or a proxy on this machine
+    if parts.scheme != "https":
+        raise ConfigError(
+            "WEBHOOK_URL must start with https:// (http:// only for a loopback address)"
+        )
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Settings from ``env`` (default: the environment) over ``env_file`` (default ``.env``)."""
     merged = read_env_file(env_file or ENV_FILE)
@@ -116,6 +182,18 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     level = merged.get("LOG_LEVEL", "WARNING").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    secret = merged.get("WEBHOOK_SECRET") or None
+    if secret is not None and not SECRET_RE.match(secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+        )
+    metrics = _address(merged, "METRICS_LISTEN", None)
+    forced = _yes_no(merged, "METRICS_ALLOW_NON_LOOPBACK")
+    if metrics is not None and not is_loopback(metrics[0]) and not forced:
+        raise ConfigError(
+            "METRICS_LISTEN must be a loopback address (127.0.0.1:PORT); "
+            "set METRICS_ALLOW_NON_LOOPBACK=yes to expose the metrics elsewhere"
+        )
     idle_minutes = _number(merged, "IDLE_MINUTES", 15, 1, 24 * 60)
     max_attachment_mb = int(_number(merged, "MAX_ATTACHMENT_MB", 10, 1, 20))
     evidence_memory_mb = int(_number(merged, "EVIDENCE_MEMORY_MB", 256, 1, 1_000_000))
@@ -153,4 +231,10 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         staff_chat_id=int(staff_chat) if staff_chat else None,
         staff_alert_days=int(_number(merged, "STAFF_ALERT_DAYS", 1, 1, 31)),
         staff_chat_language=staff_language,
+        webhook_url=_webhook_url(merged),
+        webhook_listen=_address(merged, "WEBHOOK_LISTEN", DEFAULT_WEBHOOK_LISTEN)
+        or DEFAULT_WEBHOOK_LISTEN,
+        webhook_secret=secret,
+        webhook_max_connections=int(_number(merged, "WEBHOOK_MAX_CONNECTIONS", 40, 1, 100)),
+        metrics_listen=metrics,
     )

@@ -13,12 +13,14 @@ from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup
 
 from bot import incidents
 from bot.api_session import EditScreen
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
 from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
+from bot.tally import EXIT, IDLE, SHUTDOWN, Tally
 from bot.wipe import delete_all, forget_updates, maybe_delivered
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Media, Notice, Submit, step, submitted
@@ -66,8 +68,10 @@ class Conversation:
         report_sink: ReportSink | None = None,
         providers: Mapping[str, Provider] | None = None,
         params: Mapping[str, str] | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self.book = book
+        self.tally = tally or Tally()
         self.translator = translator
         self.sessions = sessions
         self.settings = settings
@@ -156,11 +160,11 @@ class Conversation:
         if edit is not None:
             try:
                 await bot(
-                    EditScreen(
+                    EditScreen.screen(
                         chat_id=session.chat_id,
                         message_id=edit,
                         text=rendered.text,
-                        reply_markup=rendered.markup,
+                        keyboard=rendered.markup,
                     )
                 )
             except TelegramBadRequest as exc:
@@ -170,7 +174,9 @@ class Conversation:
                 await self._replace_live(bot, session, edit, dispose)
                 return
         sent = await bot.send_message(
-            chat_id=session.chat_id, text=rendered.text, reply_markup=rendered.markup
+            chat_id=session.chat_id,
+            text=rendered.text,
+            reply_markup=InlineKeyboardMarkup.model_validate(rendered.markup),
         )
         await self._replace_live(bot, session, sent.message_id, dispose)
 
@@ -196,7 +202,7 @@ class Conversation:
         self.sessions.drop(session)
         # Nothing but the exit request itself (a repeated exit): leave no line behind either.
         leave_line = self.settings.exit_message == "goodbye" and len(session.message_ids) > 1
-        await self.wipe(bot, session)
+        await self.wipe(bot, session, EXIT)
         if leave_line:
             token = UNRECORDED.set(True)
             try:
@@ -209,8 +215,12 @@ class Conversation:
             finally:
                 UNRECORDED.reset(token)
 
-    async def wipe(self, bot: Bot, session: Session) -> None:
-        """Delete every recorded message and drop the draft. Never raises."""
+    async def wipe(self, bot: Bot, session: Session, reason: str) -> None:
+        """Delete every recorded message and drop the draft. Never raises.
+
+        ``reason`` (bot.tally: exit, idle, shutdown, ...) is counted, nothing else about it.
+        """
+        self.tally.wiped(reason)
         ids = [*session.message_ids, *maybe_delivered(session.lost_after)]
         session.message_ids.clear()
         session.lost_after = ()
@@ -253,7 +263,7 @@ class Conversation:
             # She may have come back while this waited its turn: then it is not idle.
             if not only_if_idle or self.sessions.is_idle(session):
                 self.sessions.drop(session)
-                await self.wipe(bot, session)
+                await self.wipe(bot, session, IDLE if only_if_idle else SHUTDOWN)
                 return True
         self.sessions.park(session)
         return False

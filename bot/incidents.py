@@ -14,11 +14,14 @@ from collections import Counter
 log = logging.getLogger(__name__)
 
 _counts: Counter[str] = Counter()
+# Never reset: the totals since the process started, for /metrics (bot/metrics.py).
+_totals: Counter[str] = Counter()
 
 
 def note(kind: str, exc: BaseException | None = None) -> None:
     """Count one ``kind`` of failure; its detail (type and stack only) goes to DEBUG."""
     _counts[kind] += 1
+    _totals[kind] += 1
     if exc is not None and log.isEnabledFor(logging.DEBUG):
         log.debug("%s: %s", kind, type(exc).__name__, exc_info=exc)
 
@@ -30,3 +33,8 @@ def report() -> dict[str, int]:
     if totals:
         log.warning("since the last report: %s", ", ".join(f"{k} ×{n}" for k, n in totals.items()))
     return totals
+
+
+def totals() -> dict[str, int]:
+    """Every kind of failure counted since the process started (never reset)."""
+    return dict(_totals)

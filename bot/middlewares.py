@@ -19,10 +19,11 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
-from bot import incidents
+from bot import incidents, replies
 from bot.conversation import Conversation
 from bot.render import EXIT_DATA, notice_text
 from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
+from bot.tally import EVICTED, LATE
 from bot.wipe import BATCH, delete_all
 from flows.catalog import N_
 from flows.engine import Notice, is_exit_word
@@ -123,12 +124,20 @@ class SessionBinding(BaseMiddleware):
         self._in_flight += 1
         self._quiet.clear()
         try:
-            while True:
-                async with session.turn():
-                    if not session.closed:
-                        return await self._run(handler, event, data, session, bot)
-                # Wiped while she waited (exit, idle): carry on in a fresh conversation.
-                session = self._session(bot, chat.id, event)
+            if session.turn_taken:
+                # She waits for her turn: in webhook mode, Telegram must not hold her next tap
+                # (perhaps the exit) until this one has had it.
+                replies.let_go()
+            async with session.turn():
+                if not session.closed:
+                    return await self._run(handler, event, data, session, bot)
+            # She left (exit, shutdown) while this waited: it belongs to the conversation she
+            # left, and nothing may follow her exit. What of it reached the chat goes too.
+            if session.message_ids:
+                await self.conversation.wipe(bot, session, LATE)
+            if event.callback_query is not None:
+                await _answer_quietly(event.callback_query)
+            return None
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
@@ -147,13 +156,13 @@ class SessionBinding(BaseMiddleware):
             CURRENT.reset(token)
             if session.closed and session.message_ids:
                 # She left while this ran: whatever it sent since goes too.
-                await self.conversation.wipe(bot, session)
+                await self.conversation.wipe(bot, session, LATE)
 
     def _session(self, bot: Bot, chat_id: int, event: Update) -> Session:
         """The chat's session, with every message of this update recorded for the wipe."""
         session, evicted = self.sessions.touch(chat_id)
         for old in evicted:
-            self._in_background(self.conversation.wipe(bot, old))
+            self._in_background(self.conversation.wipe(bot, old, EVICTED))
         if event.message is not None:
             session.record(event.message.message_id)
             if len(session.message_ids) > MAX_RECORDED:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.sessions import Session
 from flows.catalog import Translator
@@ -41,10 +41,28 @@ def tap_data(nonce: str, index: int) -> str:
     return f"{Tap.__prefix__}{Tap.__separator__}{nonce}{Tap.__separator__}{index}"
 
 
+class Button(TypedDict):
+    """An inline keyboard button, as the Bot API's JSON has it."""
+
+    text: str
+    callback_data: str
+
+
+class Keyboard(TypedDict):
+    """An ``InlineKeyboardMarkup``, as the Bot API's JSON has it.
+
+    Plain data, not aiogram's models: a screen is built on every tap and sent as JSON at once, and
+    a dozen validated button objects made only to be dumped again were a twentieth of a tap's
+    CPU. Telegram (and the emulator) check every button as strictly as aiogram would.
+    """
+
+    inline_keyboard: list[list[Button]]
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     text: str
-    markup: InlineKeyboardMarkup
+    markup: Keyboard
 
 
 def escaped(params: Mapping[str, object]) -> dict[str, str]:
@@ -79,10 +97,10 @@ def render(
     if notice is not None:
         note_params = escaped(notice.params)
         body = f"<i>{translator.text(lang, notice.msgid, note_params)}</i>\n\n{body}"
-    rows: dict[int, list[InlineKeyboardButton]] = {}
+    rows: dict[int, list[Button]] = {}
     for key in keys(book, state):
         rows.setdefault(key.row, []).append(_button(translator, lang, session, key))
-    return Rendered(text=body, markup=InlineKeyboardMarkup(inline_keyboard=list(rows.values())))
+    return Rendered(text=body, markup={"inline_keyboard": list(rows.values())})
 
 
 def notice_text(translator: Translator, session: Session, notice: Notice) -> str:
@@ -91,9 +109,7 @@ def notice_text(translator: Translator, session: Session, notice: Notice) -> str
     return translator.text(language_of(session), notice.msgid, params)
 
 
-def _button(
-    translator: Translator, lang: str | None, session: Session, key: Key
-) -> InlineKeyboardButton:
+def _button(translator: Translator, lang: str | None, session: Session, key: Key) -> Button:
     label = translator.text(lang, key.label)
     if key.checked is not None:
         label = f"{'✅' if key.checked else '▫️'} {label}"
@@ -103,4 +119,4 @@ def _button(
         data = EXIT_DATA
     else:
         data = tap_data(session.nonce, key.index)
-    return InlineKeyboardButton(text=label, callback_data=data)
+    return {"text": label, "callback_data": data}

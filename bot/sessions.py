@@ -146,6 +146,11 @@ class Session:
         """Whether nothing runs for her and nothing but :meth:`pack`'s fields is held."""
         return not (self._turns or self._holders or self.closed or self._attachments)
 
+    @property
+    def turn_taken(self) -> bool:
+        """Whether one of her updates holds (or waits for) her turn: the next one would wait."""
+        return self._turns > 0
+
     @contextmanager
     def held(self) -> Iterator[None]:
         """Keep this session from being parked while an update works with it outside a turn."""

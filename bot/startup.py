@@ -1,11 +1,13 @@
-"""Start the bot for real: build it from settings, poll, wipe everything on the way out."""
+"""Start the bot for real: check, build it from settings, poll or serve the webhook, wipe
+everything on the way out."""
 
 from __future__ import annotations
 
 import gc
 import logging
 
-from bot.app import build_app
+from bot import checks
+from bot.app import App, build_app
 from bot.config import ConfigError, Settings
 from bot.reach import reach_api
 from bot.reports import ReportDesk
@@ -53,18 +55,54 @@ def freeze_startup_heap() -> None:
 
 
 async def start(settings: Settings, *, crash_hook: CrashHook | None = None) -> int:
-    """Poll the Bot API until SIGINT/SIGTERM; returns the process exit status."""
+    """Poll the Bot API, or serve its webhook when WEBHOOK_URL is set, until SIGINT/SIGTERM;
+    returns the process exit status."""
+    checks.local(settings)
     desk = await open_desk(settings, crash_hook=crash_hook)
     try:
         app = build_app(settings, desk=desk)
         freeze_startup_heap()
-        log.warning("bot starting (Bot API at %s)", settings.bot_api_base)
         try:
             await reach_api(app.bot, settings.bot_api_base)
-            await app.run(handle_signals=True)
+            await checks.clock_skew(app.bot, settings.bot_api_base)
+            await _serve(app, settings)
         finally:
             await app.bot.session.close()
     finally:
         if desk is not None:
             await desk.close()
     return 0
+
+
+async def _serve(app: App, settings: Settings) -> None:
+    metrics = None
+    if settings.metrics_listen is not None:
+        from bot.metrics import MetricsServer  # only when asked for: the client takes 50 ms
+
+        metrics = MetricsServer(app)
+        host, port = await metrics.start(settings.metrics_listen)
+        log.warning("health and metrics on http://%s:%d/healthz and /metrics", host, port)
+    try:
+        if settings.webhook_url is None:
+            await checks.no_webhook(app.bot)
+            log.warning("bot starting (Bot API at %s)", settings.bot_api_base)
+            await app.run(handle_signals=True)
+            return
+        host, port = settings.webhook_listen
+        log.warning(
+            "bot starting: webhook on %s:%d (Bot API at %s)", host, port, settings.bot_api_base
+        )
+
+        async def check(url: str) -> None:
+            await checks.webhook_reachable(app.bot, url)
+
+        await app.run_webhook(
+            listen=settings.webhook_listen,
+            url=settings.webhook_url,
+            secret=settings.secret_for_this_start(),
+            max_connections=settings.webhook_max_connections,
+            ready=check,
+        )
+    finally:
+        if metrics is not None:
+            await metrics.stop()

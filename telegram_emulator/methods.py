@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram_emulator.errors import bad_request, forbidden
 from telegram_emulator.fixtures import chat_full_info, message_object
 from telegram_emulator.params import Params, parse_markup, parse_text
 from telegram_emulator.state import DELETE_WINDOW_SECONDS, Chat, StoredMessage
 from telegram_emulator.world import Alert, World
+
+if TYPE_CHECKING:
+    from telegram_emulator.webhook import WebhookDelivery
 
 Method = Callable[["BotApi", Params], Awaitable[Any]]
 
@@ -37,6 +40,8 @@ class BotApi:
 
     def __init__(self, world: World) -> None:
         self.world = world
+        # Set by the Emulator: setWebhook, deleteWebhook and getWebhookInfo act on it.
+        self.webhook: WebhookDelivery | None = None
 
     # --- lookups shared by the methods ----------------------------------------------------------
 
@@ -105,10 +110,26 @@ class BotApi:
         )
 
     async def delete_webhook(self, params: Params) -> Any:
-        """deleteWebhook (there is never a webhook; drop_pending_updates still works)."""
-        if params.flag("drop_pending_updates"):
-            self.world.updates.drop_pending()
+        """deleteWebhook: polling works again; drop_pending_updates forgets what is queued."""
+        if self.webhook is None:
+            if params.flag("drop_pending_updates"):
+                self.world.updates.drop_pending()
+            return True
+        self.webhook.delete_webhook(params.flag("drop_pending_updates"))
         return True
+
+    async def set_webhook(self, params: Params) -> Any:
+        """setWebhook with Telegram's checks (see :mod:`telegram_emulator.webhook`)."""
+        if self.webhook is None:
+            raise bad_request("webhooks are not enabled in this emulator")
+        await self.webhook.set_webhook(params)
+        return True
+
+    async def get_webhook_info(self, params: Params) -> Any:
+        """getWebhookInfo: the url ("" when polling), pending updates, the last error."""
+        if self.webhook is None:
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return self.webhook.info()
 
     async def set_my_commands(self, params: Params) -> Any:
         """setMyCommands with Telegram's command and description limits."""
@@ -292,6 +313,8 @@ METHODS: dict[str, tuple[str, Method]] = {
         ("getMe", BotApi.get_me),
         ("getUpdates", BotApi.get_updates),
         ("deleteWebhook", BotApi.delete_webhook),
+        ("setWebhook", BotApi.set_webhook),
+        ("getWebhookInfo", BotApi.get_webhook_info),
         ("setMyCommands", BotApi.set_my_commands),
         ("deleteMyCommands", BotApi.delete_my_commands),
         ("sendMessage", BotApi.send_message),

@@ -31,6 +31,8 @@ class ApiCall:
     params: dict[str, Any]
     at: float
     fault: Fault | None = None  # the injected fault this call met, if any
+    # "request": the bot called the API; "webhook": a method carried by a webhook answer.
+    via: str = "request"
 
 
 @dataclass
@@ -120,6 +122,37 @@ class ApiServer:
             if not polling:
                 self.traffic.in_flight -= 1
                 self.traffic.touch()
+
+    async def call_in_response(self, lowered: str, raw: dict[str, Any]) -> None:
+        """Run a method a webhook answer carried: as a request would run, answer to nobody.
+
+        Telegram executes it with the bot's token and never tells the bot how it went, so an
+        error here is only kept in the call log (an unknown method is logged as such and skipped).
+        """
+        self.traffic.in_flight += 1
+        self.traffic.touch()
+        try:
+            if lowered not in METHODS:
+                self.calls.append(ApiCall(lowered, dict(raw), time.monotonic(), via="webhook"))
+                return
+            name, handler = METHODS[lowered]
+            params = normalise(raw)
+            fault = self.faults.take(lowered)
+            self.calls.append(ApiCall(name, params, time.monotonic(), fault, via="webhook"))
+            if fault is not None and fault.delay > 0:
+                await asyncio.sleep(fault.delay)
+            if fault is not None and not fault.after and (fault.drop or fault.status):
+                return
+            try:
+                await handler(self.api, Params(params))
+            except ApiError:
+                pass
+            except Exception as exc:
+                self.errors.append(exc)
+                log.error("emulator failed in %s: %s", name, type(exc).__name__)
+        finally:
+            self.traffic.in_flight -= 1
+            self.traffic.touch()
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

@@ -3,6 +3,10 @@
 An update stays in the queue until the bot confirms it by asking for a later offset, exactly as on
 Telegram, so a bot that crashes after fetching gets the same updates again. Long polls sleep on an
 event that every new update sets, never on a timer loop.
+
+While a webhook is set (:mod:`telegram_emulator.webhook`), the same queue holds the updates not yet
+acknowledged by the bot's webhook, getUpdates answers 409, and an update leaves the queue when the
+webhook answered it with a 2xx, in whatever order the per-chat deliveries finish.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from telegram_emulator.errors import ApiError
@@ -42,6 +47,13 @@ CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
+# telegram-bot-api Client::process_get_updates_query and Client::abort_long_poll.
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+TERMINATED_BY_WEBHOOK = "Conflict: terminated by setWebhook request"
+_SET_WEBHOOK = object()  # the poll owner a setWebhook leaves behind: waiting polls end with 409
 
 
 class UpdateQueue:
@@ -57,6 +69,9 @@ class UpdateQueue:
         self.fetched_up_to = 0  # highest update id ever returned to the bot
         self.last_id = 0  # highest update id ever accepted
         self.closed = False
+        # Set while a webhook is set: getUpdates is refused, and this hears of every new update.
+        self.webhook_active = False
+        self.on_push: Callable[[], None] | None = None
 
     @property
     def unconfirmed(self) -> int:
@@ -72,11 +87,15 @@ class UpdateQueue:
         self.last_id = update_id
         self._pending.append({"update_id": update_id, kind: body})
         self._wake()
+        if self.on_push is not None:
+            self.on_push()
         return update_id
 
     async def delivered(self, update_id: int, seconds: float) -> None:
-        """Wait until the bot has fetched the update ``update_id``."""
+        """Wait until the bot has fetched the update ``update_id`` (or its webhook took it)."""
         if update_id <= self.fetched_up_to:
+            return
+        if self.webhook_active and all(u["update_id"] != update_id for u in self._pending):
             return
         future = self._delivery.get(update_id)
         if future is None:
@@ -94,6 +113,8 @@ class UpdateQueue:
         self, offset: int | None, limit: int, wait: float, allowed: list[str] | None
     ) -> list[dict[str, Any]]:
         """getUpdates: confirm below ``offset``, then return up to ``limit`` updates."""
+        if self.webhook_active:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         if allowed is not None:
             # The filter applies to updates created after this call, as on Telegram.
             self.allowed = frozenset(allowed) & ALL_UPDATE_TYPES or DEFAULT_ALLOWED
@@ -104,6 +125,8 @@ class UpdateQueue:
         self._wake()
         deadline = asyncio.get_running_loop().time() + wait
         while True:
+            if self._poll_owner is _SET_WEBHOOK:
+                raise ApiError(409, TERMINATED_BY_WEBHOOK)
             if self._poll_owner is not owner:
                 raise ApiError(409, CONFLICT)
             batch = list(itertools.islice(self._pending, limit))
@@ -147,3 +170,38 @@ class UpdateQueue:
     def drop_pending(self) -> None:
         """deleteWebhook(drop_pending_updates=True): forget every pending update."""
         self._pending.clear()
+
+    def set_allowed(self, allowed: list[str] | None) -> None:
+        """Filter updates created from now on (setWebhook's allowed_updates, as getUpdates')."""
+        if allowed is not None:
+            self.allowed = frozenset(allowed) & ALL_UPDATE_TYPES or DEFAULT_ALLOWED
+
+    def start_webhook(self) -> None:
+        """A webhook was set: a waiting long poll ends with 409, later ones are refused."""
+        self.webhook_active = True
+        self._poll_owner = _SET_WEBHOOK
+        self._wake()
+
+    def stop_webhook(self) -> None:
+        """The webhook was deleted: getUpdates works again."""
+        self.webhook_active = False
+        if self._poll_owner is _SET_WEBHOOK:
+            self._poll_owner = None
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Every update not yet confirmed or acknowledged, oldest first."""
+        return list(self._pending)
+
+    def acknowledge(self, update_id: int) -> None:
+        """The webhook answered this update with a 2xx: it leaves the queue, whatever its place."""
+        for index, update in enumerate(self._pending):
+            if update["update_id"] == update_id:
+                del self._pending[index]
+                break
+        future = self._delivery.pop(update_id, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def forget(self, update_id: int) -> None:
+        """Drop one update Telegram gave up on (it expired while its delivery kept failing)."""
+        self.acknowledge(update_id)

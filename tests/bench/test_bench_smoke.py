@@ -49,6 +49,13 @@ POSITIVE = {
         "peak_rss_mib",
     ],
     "real.quick_exit": ["messages", "api_calls", "delete_calls", "ms_to_last_delete"],
+    "webhook.bare": ["startup_seconds"],
+    "webhook.real": ["startup_seconds"],
+    "webhook.bare.saturated": ["updates_per_second", "cpu_seconds_per_1000_updates"],
+    "webhook.real.saturated": ["updates_per_second", "cpu_seconds_per_1000_updates"],
+    "webhook.bare.paced": ["updates_per_second", "latency_ms_p99", "peak_rss_mib"],
+    "webhook.real.paced": ["updates_per_second", "latency_ms_p99", "peak_rss_mib"],
+    "webhook.real.quick_exit": ["messages", "delete_calls", "ms_to_last_delete"],
     "real.idle_sessions": [
         "sessions",
         "rss_before_mib",
@@ -93,7 +100,7 @@ def test_smoke_mode_completes_and_reports_every_figure(tmp_path: Path) -> None:
     # RSS growth over a few hundred sessions can round to nothing: present and finite suffices.
     assert math.isfinite(document["real"]["idle_sessions"]["kib_per_idle_session"])
     assert document["real"]["quick_exit"]["left_visible_after_exit"] <= 1
-    assert len(document["targets"]) == 9
+    assert len(document["targets"]) == 11
     assert all(isinstance(t["met"], bool) for t in document["targets"])
     # The table names every target with its status.
     for target in document["targets"]:

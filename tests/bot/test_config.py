@@ -94,3 +94,63 @@ async def test_mixed_recipient_kinds_stop_the_bot_unless_named_and_each_key_is_l
     )
     assert f"recipient 2 of 2: x25519 key, fingerprint {classic.public.fingerprint}" in caplog.text
     assert "no report has post-quantum protection" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"WEBHOOK_URL": "http://bot.example.org/hook"}, "WEBHOOK_URL"),
+        ({"WEBHOOK_URL": "ftp://bot.example.org/hook"}, "WEBHOOK_URL"),
+        ({"WEBHOOK_URL": "https://bot.example.org/hook?token=1"}, "WEBHOOK_URL"),
+        ({"WEBHOOK_URL": "https://user:pw@bot.example.org/hook"}, "WEBHOOK_URL"),
+        ({"WEBHOOK_LISTEN": "8080"}, "WEBHOOK_LISTEN"),
+        ({"WEBHOOK_LISTEN": "127.0.0.1:99999"}, "WEBHOOK_LISTEN"),
+        ({"WEBHOOK_SECRET": "has space"}, "WEBHOOK_SECRET"),
+        ({"WEBHOOK_SECRET": "x" * 257}, "WEBHOOK_SECRET"),
+        ({"WEBHOOK_MAX_CONNECTIONS": "101"}, "WEBHOOK_MAX_CONNECTIONS"),
+        ({"METRICS_LISTEN": "0.0.0.0:9101"}, "METRICS_LISTEN"),
+        ({"METRICS_LISTEN": "192.168.1.5:9101"}, "METRICS_LISTEN"),
+        ({"METRICS_LISTEN": "localhost"}, "METRICS_LISTEN"),
+    ],
+)
+def test_a_wrong_deployment_value_names_the_setting(
+    tmp_path: Path, env: dict[str, str], names: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, env_file=tmp_path / "none")
+    message = str(info.value)
+    assert message.startswith(names) and "\n" not in message
+
+
+def test_webhook_settings(tmp_path: Path) -> None:
+    polling = load_settings({}, env_file=tmp_path / "none")
+    assert polling.webhook_url is None and polling.metrics_listen is None
+    assert polling.webhook_listen == ("127.0.0.1", 8080)
+    settings = load_settings(
+        {
+            "WEBHOOK_URL": "https://bot.example.org/telegram/hook",
+            "WEBHOOK_LISTEN": "[::1]:8443",
+            "METRICS_LISTEN": "127.0.0.1:9101",
+        },
+        env_file=tmp_path / "none",
+    )
+    assert settings.webhook_path == "/telegram/hook"
+    assert settings.webhook_listen == ("::1", 8443)
+    assert settings.metrics_listen == ("127.0.0.1", 9101)
+    # No secret configured: a fresh one at each start, in Telegram's alphabet.
+    one, two = settings.secret_for_this_start(), settings.secret_for_this_start()
+    assert one != two and len(one) >= 32 and one.replace("-", "").replace("_", "").isalnum()
+    fixed = load_settings({"WEBHOOK_SECRET": "abc_DEF-123"}, env_file=tmp_path / "none")
+    assert fixed.secret_for_this_start() == "abc_DEF-123"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[::1]/h"]
+)
+def test_plain_http_webhooks_only_on_loopback(tmp_path: Path, url: str) -> None:
+    assert load_settings({"WEBHOOK_URL": url}, env_file=tmp_path / "none").webhook_url == url
+
+
+def test_metrics_elsewhere_only_when_forced(tmp_path: Path) -> None:
+    env = {"METRICS_LISTEN": "0.0.0.0:9101", "METRICS_ALLOW_NON_LOOPBACK": "yes"}
+    assert load_settings(env, env_file=tmp_path / "none").metrics_listen == ("0.0.0.0", 9101)

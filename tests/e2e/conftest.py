@@ -1,5 +1,8 @@
 """End-to-end harness: the real bot (aiogram dispatcher, HTTP session) against our Bot API
-emulator on loopback, with a clock the test moves by hand."""
+emulator on loopback, with a clock the test moves by hand.
+
+The bot runs in either mode: polling, or serving its webhook to the emulator's deliveries
+(``tests/modes.py``; tests marked ``both_modes`` run in each)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from bot.logs import install_scrubbing
 from bot.startup import open_desk
 from storage import PrivateKey, generate_keypair
 from telegram_emulator.client import Emulator, SimUser
+from tests import modes
 
 
 class FakeClock:
@@ -79,12 +83,19 @@ async def running_bot(
     *,
     concurrent: bool = False,
     request_timeout: float | None = None,
+    mode: str | None = None,
     **build: Any,
 ) -> AsyncIterator[Harness]:
-    """Start the emulator and the bot polling it; on exit stop gracefully (the shutdown wipe)."""
+    """Start the emulator and the bot against it; on exit stop gracefully (the shutdown wipe).
+
+    ``mode``: "polling" or "webhook" (default: the test's mode, see ``tests/modes.py``).
+    ``concurrent``: polling handles updates as tasks, as in production (webhook mode always
+    does: it answers Telegram first and handles the update after).
+    """
     install_scrubbing()
     clock = FakeClock()
-    async with Emulator() as emu:
+    mode = mode or modes.current()
+    async with Emulator(local_mode=True) as emu:
         base = settings or Settings()
         base = replace(base, bot_api_base=emu.base_url)
         desk = await open_desk(base)
@@ -97,23 +108,46 @@ async def running_bot(
             desk=desk,
             **build,
         )
-        task = asyncio.create_task(
-            app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=concurrent)
-        )
+        ready = asyncio.Event()
+        if mode == modes.WEBHOOK:
+
+            async def webhook_set(url: str) -> None:
+                ready.set()
+
+            task = asyncio.create_task(
+                app.run_webhook(
+                    listen=("127.0.0.1", 0),
+                    url=None,
+                    secret=modes.WEBHOOK_SECRET,
+                    handle_signals=False,
+                    ready=webhook_set,
+                )
+            )
+            # It answers Telegram before it handles an update: settle waits for that work too.
+            unwatch = emu.watch_work(lambda: app.webhook.handling if app.webhook else 0)
+        else:
+            task = asyncio.create_task(
+                app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=concurrent)
+            )
+            ready.set()
+            unwatch = None
         harness = Harness(emu=emu, app=app, clock=clock)
         try:
+            await asyncio.wait_for(ready.wait(), 10)
             await emu.settle()
             yield harness
         finally:
             await app.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, 30)
+            if unwatch is not None:
+                unwatch()
             if desk is not None:
                 await desk.close()
 
 
 @pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
+async def harness(bot_mode: str) -> AsyncIterator[Harness]:
     async with running_bot() as h:
         yield h
 
@@ -135,7 +169,9 @@ def caseworkers() -> list[Caseworker]:
 
 
 @pytest.fixture
-async def reporting(tmp_path: Path, caseworkers: list[Caseworker]) -> AsyncIterator[Harness]:
+async def reporting(
+    tmp_path: Path, caseworkers: list[Caseworker], bot_mode: str
+) -> AsyncIterator[Harness]:
     """The bot with reporting on: a vault in ``tmp_path`` sealed to two caseworkers."""
     settings = Settings(
         report_recipients=",".join(c.public for c in caseworkers),

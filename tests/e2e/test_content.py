@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from storage import VaultReader
 from tests.e2e.conftest import Harness, bot_texts, open_menu, running_bot, tap
@@ -42,6 +44,7 @@ async def test_region_picker_shows_the_operators_entries_then_the_national_numbe
         assert "Family Support Centre" not in other and "111" in other and "112" in other
 
 
+@pytest.mark.both_modes
 async def test_checklist_ticks_live_in_the_session_and_go_with_the_exit(harness: Harness) -> None:
     user = await open_menu(harness, "en")
     await tap(harness, user, "🧭 Safety plan")

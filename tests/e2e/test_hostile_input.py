@@ -16,6 +16,7 @@ def last_text(user: SimUser) -> str:
     return bot_texts(user)[-1]
 
 
+@pytest.mark.both_modes
 async def test_bot_leaves_a_group_it_is_added_to_and_ignores_it(harness: Harness) -> None:
     member = harness.user(first_name="Asel")
     group = harness.emu.group("Family chat", supergroup=True)
@@ -29,6 +30,7 @@ async def test_bot_leaves_a_group_it_is_added_to_and_ignores_it(harness: Harness
     assert len(harness.app.sessions) == 0
 
 
+@pytest.mark.both_modes
 async def test_bot_leaves_a_channel_and_posts_nothing(harness: Harness) -> None:
     member = harness.user(first_name="Asel")
     channel = harness.emu.channel("News")
@@ -39,6 +41,7 @@ async def test_bot_leaves_a_channel_and_posts_nothing(harness: Harness) -> None:
     assert [m for m in channel.visible if m.from_bot] == []
 
 
+@pytest.mark.both_modes
 async def test_other_bots_are_ignored(harness: Harness) -> None:
     robot = other_bot(harness.emu)
     await robot.command("/start")
@@ -46,6 +49,7 @@ async def test_other_bots_are_ignored(harness: Harness) -> None:
     assert bot_texts(robot) == [] and len(harness.app.sessions) == 0
 
 
+@pytest.mark.both_modes
 @pytest.mark.parametrize("kind", ["location", "contact"])
 async def test_location_and_contact_are_deleted_and_explained(harness: Harness, kind: str) -> None:
     user = await at_menu(harness)
@@ -184,6 +188,7 @@ async def test_thirty_updates_in_ten_seconds_all_pass(harness: Harness) -> None:
     assert not any("Just a moment" in t for t in bot_texts(user) + user.alerts)
 
 
+@pytest.mark.both_modes
 async def test_a_flood_gets_one_polite_answer_and_exit_still_works(harness: Harness) -> None:
     user = await at_menu(harness)
     other = await at_menu(harness)
@@ -201,12 +206,14 @@ async def test_a_flood_gets_one_polite_answer_and_exit_still_works(harness: Harn
     assert [m.text for m in user.visible] == ["Have a good day!"]
 
 
+@pytest.mark.both_modes
 async def test_the_bot_never_messages_first(harness: Harness) -> None:
     harness.user(first_name="Silent")
     await harness.settle()
     assert harness.emu.calls_to("sendMessage") == []
 
 
+@pytest.mark.both_modes
 async def test_a_chat_that_floods_without_pause_keeps_a_bounded_record(harness: Harness) -> None:
     from bot.middlewares import MAX_RECORDED
 

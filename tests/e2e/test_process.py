@@ -8,14 +8,18 @@ import asyncio
 import io
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from bot.config import Settings
 from bot.sandbox import run_sandbox
 from storage import VaultReader, generate_keypair
 from telegram_emulator.client import Emulator, SimUser
+from tests import modes
 from tests.resilience.conftest import texts
 from tests.resilience.flows import BEFORE_STORY, SEND, THANKS, start_in_english, until, walk
 
@@ -42,11 +46,34 @@ async def chat(emu: Emulator, user: SimUser) -> None:
     await emu.settle(timeout=15)
 
 
-async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_path: Path) -> None:
+def free_port() -> int:
+    """A port nothing listens on now (for the bot's webhook listener)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_env(port: int) -> dict[str, str]:
+    """Settings that make `python -m bot run` serve its webhook on loopback."""
+    return {
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram-hook",
+        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+    }
+
+
+def started(emu: Emulator) -> bool:
+    """The process polls, or its webhook is set."""
+    return bool(emu.calls_to("getUpdates")) or emu.webhook.target is not None
+
+
+@pytest.mark.both_modes
+async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(
+    tmp_path: Path, bot_mode: str
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    started = time.time()
-    async with Emulator() as emu:
+    started_at = time.time()
+    async with Emulator(local_mode=True) as emu:
         env = {
             "PATH": os.environ["PATH"],
             "PYTHONPATH": str(ROOT),
@@ -55,6 +82,8 @@ async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_pat
             "BOT_API_BASE": emu.base_url,
             "LOG_LEVEL": "DEBUG",
         }
+        if bot_mode == modes.WEBHOOK:
+            env.update(webhook_env(free_port()))
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -66,7 +95,7 @@ async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_pat
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            await wait_for(lambda: emu.calls_to("getUpdates"))
+            await wait_for(lambda: started(emu))
             users = [
                 emu.user(
                     "Aigerim", last_name="Sultanova", username="aigerim_1990", language_code="en"
@@ -101,7 +130,7 @@ async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(tmp_pat
         p
         for p in ROOT.rglob("*")
         if p.is_file()
-        and p.stat().st_mtime >= started
+        and p.stat().st_mtime >= started_at
         and not {".git", ".venv", ".mypy_cache", ".ruff_cache", ".hypothesis"} & set(p.parts)
         and "pytest-of" not in str(p)
     ]

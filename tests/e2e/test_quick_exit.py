@@ -18,6 +18,8 @@ from bot.render import QuickExit
 from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Harness, bot_texts
 
+pytestmark = pytest.mark.both_modes
+
 GOODBYE = {"en": "Have a good day!", "ru": "Хорошего дня!", "kk": "Күніңіз сәтті өтсін!"}
 Factory = Callable[..., AbstractAsyncContextManager[Harness]]
 

@@ -9,8 +9,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from tests.e2e.conftest import Caseworker, Harness, bot_texts, open_menu, running_bot, tap
+
+pytestmark = pytest.mark.both_modes
 
 GOODBYE = "Have a good day!"
 
@@ -83,3 +87,22 @@ async def test_a_location_sent_in_a_flood_is_still_deleted_at_once(harness: obje
     await harness.settle()  # type: ignore[attr-defined]
     assert all(m.message_id != shared.message_id for m in user.visible)
     assert sum("Just a moment" in t for t in bot_texts(user)) == 1
+
+
+async def test_a_tap_queued_behind_a_slow_download_leaves_nothing_after_the_exit(
+    tmp_path: Path, caseworkers: list[Caseworker]
+) -> None:
+    """She taps a button while her photo downloads, then taps exit: the tap she made before
+    leaving must not start a new conversation that outlives the exit."""
+    settings = Settings(report_recipients=caseworkers[0].public, vault_path=tmp_path / "v.db")
+    async with running_bot(settings, concurrent=True) as harness:
+        user = await to_evidence(harness)
+        harness.emu.faults.add(method="getFile", delay=2)
+        await user.send_photo(b"\x89PNG slow photo")  # type: ignore[attr-defined]
+        await asyncio.sleep(0.3)  # the download holds her turn
+        keyboard = user.keyboard_message  # type: ignore[attr-defined]
+        await user.press_data(keyboard.message_id, keyboard.flat_buttons[0][1])  # type: ignore[attr-defined]
+        await user.press("🚪 Exit")  # type: ignore[attr-defined]
+        await harness.emu.settle(timeout=10)
+        assert [m.text for m in user.visible] == [GOODBYE]  # type: ignore[attr-defined]
+        assert harness.app.sessions.get(user.chat.id) is None  # type: ignore[attr-defined]

@@ -6,11 +6,15 @@ import datetime as dt
 import io
 from pathlib import Path
 
+import pytest
+
 from caseworker.cli import main as console
 from storage import VaultReader, open_envelope
 from storage.keys import Passphrase, insecure_argon2_params, write_private_key_file
 from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker, Harness, bot_texts, open_menu, tap
+
+pytestmark = pytest.mark.both_modes
 
 STORY_1 = "He took my passport and my salary card in March."
 STORY_2 = "Last night he pushed me against the wall; my neighbour Saule heard it."

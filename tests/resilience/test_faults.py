@@ -81,6 +81,7 @@ async def test_a_failed_send_is_said_once_never_doubled_and_the_next_tap_recover
         assert r.logs.update_failures in ([], ["ERROR bot.app: update failed: TelegramServerError"])
 
 
+@pytest.mark.both_modes
 async def test_her_words_are_saved_once_when_the_answer_to_them_failed(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:
@@ -102,6 +103,7 @@ async def test_her_words_are_saved_once_when_the_answer_to_them_failed(
         assert session.state.answers["report"]["story"] == "he took my passport"
 
 
+@pytest.mark.both_modes
 @pytest.mark.parametrize("fault", ["lost_answer", "slow_answer"])
 async def test_a_message_whose_answer_never_came_is_still_wiped(fault: str) -> None:
     """Telegram delivered the screen but the bot never learned its id: the quick exit must
@@ -162,6 +164,7 @@ async def test_a_polling_outage_loses_nothing_and_repeats_nothing(outage: str) -
         r.assert_clean(also=["Bad Gateway", "Internal Server Error", "Server disconnected"])
 
 
+@pytest.mark.both_modes
 @pytest.mark.parametrize("how", ["command", "button", "idle", "shutdown"])
 async def test_a_wipe_that_meets_rate_limits_still_deletes_every_message(how: str) -> None:
     async with rig() as r:
@@ -185,6 +188,7 @@ async def test_a_wipe_that_meets_rate_limits_still_deletes_every_message(how: st
     assert [m.text for m in user.visible if m.text != GOODBYE] == []
 
 
+@pytest.mark.both_modes
 async def test_a_report_is_acknowledged_only_after_the_commit(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:

@@ -6,7 +6,8 @@ vault passes SQLite's integrity check.
 
 The kill points inside the vault use the test-only seam ``python -m bench.bot_under_test
 --kill-vault-at`` (the real bot with a crash hook no setting can switch on); the others are plain
-``SIGKILL`` from outside.
+``SIGKILL`` from outside. Each test runs with the bot polling and serving a webhook (the same URL
+across restarts, as behind a proxy).
 """
 
 from __future__ import annotations
@@ -19,18 +20,21 @@ import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from storage import VaultReader, open_envelope
 from telegram_emulator.client import Emulator, SimUser
+from tests import modes
 from tests.e2e.conftest import Caseworker
+from tests.e2e.test_process import free_port, webhook_env
 from tests.resilience.conftest import texts
 from tests.resilience.flows import SEND, THANKS, draft_report, start_in_english
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_modes]
 
 
 class BotProcess:
@@ -59,6 +63,8 @@ class BotProcess:
         # The same bot as ``python -m bot run``; the kill hook only on the test seam's command line.
         self.command = ["-m", "bench.bot_under_test", "--kill-vault-at", kill_at] if kill_at else []
         self.command = self.command or ["-m", "bot", "run"]
+        if modes.current() == modes.WEBHOOK:
+            self.env.update(webhook_env(webhook_port(emu)))
         self.proc: asyncio.subprocess.Process | None = None
         self.stderr = b""
 
@@ -72,10 +78,10 @@ class BotProcess:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
-        # Serving once it polls: the first getUpdates reaches the emulator.
-        before = len(self.emu.calls_to("getUpdates"))
+        # Serving once it polls (the first getUpdates) or its webhook is set.
+        before = serving_calls(self.emu)
         for _ in range(300):
-            if len(self.emu.calls_to("getUpdates")) > before or self.proc.returncode is not None:
+            if serving_calls(self.emu) > before or self.proc.returncode is not None:
                 break
             await asyncio.sleep(0.05)
         assert self.proc.returncode is None, "the bot did not start"
@@ -104,6 +110,18 @@ class BotProcess:
     async def _drain(self) -> None:
         if self.proc is not None and self.proc.stderr is not None:
             self.stderr += await self.proc.stderr.read()
+
+
+def serving_calls(emu: Emulator) -> int:
+    return len(emu.calls_to("getUpdates")) + len(emu.calls_to("setWebhook"))
+
+
+def webhook_port(emu: Emulator) -> int:
+    """A restart serves the webhook URL that is still set (Telegram keeps it), or a new one."""
+    emu.webhook.backoff_scale = 0.05  # Telegram's retries after the kill, faster
+    target = emu.webhook.target
+    port = urlsplit(target.url).port if target is not None else None
+    return port or free_port()
 
 
 @contextlib.asynccontextmanager
@@ -180,7 +198,7 @@ async def test_killed_inside_the_vault_at_each_point_loses_no_acknowledged_repor
     vault = tmp_path / "vault" / "reports.sqlite3"
     expected: set[str] = set()
     logs = b""
-    async with Emulator() as emu:
+    async with Emulator(local_mode=True) as emu:
         for point in ("sealed", "inserted", "committed"):
             async with bot_process(emu, tmp_path, recipients, kill_at=f"{point}:2") as process:
                 await serves_again(emu)
@@ -216,7 +234,7 @@ async def test_killed_from_outside_at_staggered_moments_keeps_every_acknowledged
     recipients = ",".join(c.public for c in caseworkers)
     vault = tmp_path / "vault" / "reports.sqlite3"
     told: list[str] = []
-    async with Emulator() as emu:
+    async with Emulator(local_mode=True) as emu:
         async with bot_process(emu, tmp_path, recipients) as process:
             user = await submit(emu, "told and then killed")
             assert acknowledged(user)

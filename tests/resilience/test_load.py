@@ -55,6 +55,7 @@ async def walker(user: SimUser, button: str) -> None:
     await until(user, lambda: screen(user) != shown and "⬅️ Back" in user.buttons)
 
 
+@pytest.mark.both_modes
 async def test_five_hundred_users_at_once_see_only_their_own_screens_and_reports(
     tmp_path: Path, caseworkers: list[Caseworker]
 ) -> None:

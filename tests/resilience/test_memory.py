@@ -7,6 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker
@@ -18,6 +20,7 @@ CAP = 100
 FLOOD = 1000
 
 
+@pytest.mark.both_modes
 async def test_sessions_are_evicted_on_time_and_their_chats_wiped() -> None:
     async with rig(Settings(idle_minutes=15)) as r:
         early = [await at_menu(r) for _ in range(20)]
