@@ -267,3 +267,17 @@ def installed(venv: Path, env: dict[str, str]) -> dict[str, str]:
 def canonical(name: str) -> str:
     """A package name as PyPI compares them (PEP 503)."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_russian_guide_runs_the_same_commands() -> None:
+    """operating.ru.md says its first section's commands are the ones tested here: they are."""
+
+    def blocks(path: Path) -> list[str]:
+        text = path.read_text(encoding="utf-8")
+        start = text.index("## 1. ")
+        section = text[start : text.index("\n## 2. ", start)]
+        return re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+
+    english = blocks(GUIDE)
+    assert len(english) == 7
+    assert blocks(GUIDE.with_name("operating.ru.md")) == english
