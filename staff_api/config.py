@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.envfile import ENV_FILE, read_env_file
+from flows.envfile import ENV_FILE, read_env_file, yes_or_no
 from storage.errors import StorageError
 from storage.keys import PublicKey, load_recipients, require_one_kind
 
@@ -62,12 +62,10 @@ def parse_listen(text: str) -> Address:
 
 
 def _yes_no(env: Mapping[str, str], key: str) -> bool:
-    raw = env.get(key, "").strip().lower()
-    if raw in ("", "no", "false", "0"):
-        return False
-    if raw in ("yes", "true", "1"):
-        return True
-    raise ConfigError(f"{key} must be yes or no, got {raw!r}")
+    answer = yes_or_no(env.get(key, ""))
+    if answer is None:
+        raise ConfigError(f"{key} must be yes or no, got {env[key].strip().lower()!r}")
+    return answer
 
 
 def _merged(env: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
