@@ -9,6 +9,10 @@
     python3 dev.py caseworker ...
                            the caseworker's tools (``python -m caseworker ...``: keygen, desk,
                            fingerprint, read, export), from the same runtime environment
+    python3 dev.py install FOLDER
+                           install the bot's runtime environment into FOLDER, exactly as
+                           ``.venv-bot`` is installed (deploy/install.sh runs this on a server
+                           and in the container image)
     python3 dev.py lock    refresh the hash-pinned locks in locks/ from pyproject.toml (needs
                            the network; after adding or changing a dependency)
 
@@ -16,7 +20,9 @@ Two environments, each installed only from its lock, every file checked against 
 
 - ``.venv-bot``: the bot's runtime, from ``locks/runtime.txt``. No test tools: the process
   that holds the token and the drafts runs nothing it does not need. Installed once per change
-  of the lock; starting the bot never reaches the network.
+  of the lock; starting the bot never reaches the network. ``install FOLDER`` makes the same
+  environment elsewhere (a server's ``/opt/safe-report-bot/venv``): one way to install the
+  runtime, so the sandbox, the operator's service and the container image cannot drift apart.
 - ``.venv``: the tests, from ``locks/test.txt`` (the runtime's pins plus the test tools).
 
 Anything after ``run`` or ``test`` is passed on (``python3 dev.py run sandbox``,
@@ -30,7 +36,6 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 import venv
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,13 +101,21 @@ class Environment:
         )
 
 
-BOT = Environment(ROOT / ".venv-bot", RUNTIME_LOCK, editable=False)
+def runtime_at(folder: Path) -> Environment:
+    """The bot's runtime environment in ``folder``: from ``locks/runtime.txt`` only, with this
+    checkout on its path (nothing of the project is built or copied)."""
+    return Environment(folder, RUNTIME_LOCK, editable=False)
+
+
+BOT = runtime_at(ROOT / ".venv-bot")
 TESTS = Environment(ROOT / ".venv", TEST_LOCK, editable=True)
 
 
 def inputs_digest(pyproject: Path = ROOT / "pyproject.toml") -> str:
     """SHA-256 of what the locks are made from: the Python requirement and the dependency lists
     of pyproject.toml (not the rest of it: a change to a linter's settings stales no lock)."""
+    import tomllib  # here, not above: on an older Python, setup() says what is needed first
+
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     inputs = {
         "requires-python": project.get("requires-python", ""),
@@ -187,13 +200,18 @@ def setup(env: Environment, *, check_locks: bool = True) -> None:
     if not commands:
         return
     # Afresh each time the lock changed: what a lock no longer names must not linger.
-    _say(f"creating {env.folder.name} and installing it from {env.lock.relative_to(ROOT)}")
+    _say(f"creating {_shown(env.folder)} and installing it from {_shown(env.lock)}")
     venv.EnvBuilder(with_pip=True, clear=True).create(env.folder)
     for command in commands:
         subprocess.run(command, check=True, cwd=ROOT)
     if not env.editable:
         _put_checkout_on_path(env)
     env.stamp.write_text(env.wanted())
+
+
+def _shown(path: Path) -> str:
+    """A path as the person who typed the command knows it: inside the checkout, relative."""
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def _put_checkout_on_path(env: Environment) -> None:
@@ -319,7 +337,40 @@ def caseworker(args: list[str]) -> int:
     return subprocess.call([str(BOT.python), "-m", "caseworker", *args], cwd=ROOT)
 
 
-COMMANDS = {"run": run, "test": test, "caseworker": caseworker, "lock": lock}
+def _not_an_environment(folder: Path) -> str:
+    """Why ``folder`` must not be (re)made into an environment: an install clears it first, so
+    it must be new, empty or an environment already, and must not hold this checkout."""
+    if ROOT.is_relative_to(folder):
+        return f"{folder} holds this checkout: name a folder of its own, e.g. {folder / 'venv'}"
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "pyvenv.cfg").exists():
+        return f"{folder} is not empty and is not a virtual environment: it would be cleared"
+    return ""
+
+
+def install(args: list[str]) -> int:
+    """Install the bot's runtime environment into one folder, as ``.venv-bot`` is installed:
+    the same lock, the same hash checks, wheels only, no test tools, this checkout on its path.
+    Nothing is done when it is already current."""
+    if len(args) != 1 or args[0].startswith("-"):
+        print("usage: python3 dev.py install FOLDER", file=sys.stderr)
+        return 2
+    env = runtime_at(Path(args[0]).expanduser().resolve())
+    refused = _not_an_environment(env.folder)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
+    setup(env)
+    _say(f"{_shown(env.folder)} is installed from {_shown(env.lock)}")
+    return 0
+
+
+COMMANDS = {
+    "run": run,
+    "test": test,
+    "caseworker": caseworker,
+    "lock": lock,
+    "install": install,
+}
 
 
 def main(argv: list[str]) -> int:

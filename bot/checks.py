@@ -1,4 +1,4 @@
-"""Start-up checks: each prints one clear line, before the bot takes its first update.
+"""Start-up checks: one clear line each (the keys: one per key), before the first update.
 
 Called from bot/startup.py. A check that finds the bot cannot work as configured stops the start
 with a :class:`~bot.config.ConfigError` (one line, naming what to fix); one that finds a risk the
@@ -8,10 +8,13 @@ bot can live with says so and lets it run:
 |---|---|
 | vault writable | stops: reports could never be stored |
 | free space | warns below :data:`LOW_SPACE` on the vault's disk |
-| recipient keys | stops on a key that does not parse (its fingerprints are logged otherwise) |
+| recipient keys | stops on a key that does not parse, or on a mix of kinds not allowed by name |
 | clock | stops before :data:`EARLIEST`; warns :data:`MAX_SKEW` off the Bot API server's |
 | no webhook (polling) | stops: a webhook set elsewhere would take every update from the poll |
 | webhook reachable | warns when Telegram reports an error delivering to it |
+
+The caseworkers' keys are read here, once for the whole process: the report desk seals with
+the very list this check logged and judged (bot/startup.py hands it on).
 
 Nothing here is about a user: paths, sizes, key fingerprints, the webhook's host.
 """
@@ -36,7 +39,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError, ClientTimeout
 
 from bot.config import ConfigError, Settings
-from storage import StorageError, load_recipients
+from storage import PublicKey, StorageError, load_recipients
+from storage.keys import mixed_kinds, require_one_kind
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +90,25 @@ def free_space(settings: Settings) -> str:
     return warned(f"only {line}") if free < LOW_SPACE else passed(line)
 
 
-def recipient_keys(settings: Settings) -> str:
-    """Every caseworker key parses; their fingerprints, to compare with the caseworkers'.
-
-    Only when keys are configured (without, the report desk says reporting is off).
-    """
+def recipient_keys(settings: Settings) -> list[PublicKey]:
+    """The caseworkers' keys, read once: each parses, one kind unless the operator allows the mix
+    by name, and each one's fingerprint logged on its own line, for the operator to compare
+    with what the caseworker reads aloud. The report desk seals with exactly these keys."""
     try:
         keys = load_recipients(settings.report_recipients)
+        require_one_kind(keys, allow_mixed=settings.allow_mixed_recipient_keys)
     except StorageError as exc:
         raise failed(f"REPORT_RECIPIENTS: {exc}") from None
-    listed = ", ".join(f"{key.fingerprint} ({key.kind})" for key in keys)
-    return passed(f"{len(keys)} caseworker key(s): {listed}")
+    for number, key in enumerate(keys, start=1):
+        passed(f"recipient {number} of {len(keys)}: {key.kind} key, fingerprint {key.fingerprint}")
+    if mixed_kinds(keys):
+        warned(
+            "ALLOW_MIXED_RECIPIENT_KEYS: hybrid and X25519 keys side by side; an X25519 key alone"
+            " opens every report, so no report has post-quantum protection"
+        )
+    elif keys[0].kind == "x25519":
+        warned("every recipient key is X25519: reports have no post-quantum protection")
+    return keys
 
 
 def clock_set(now: datetime | None = None) -> str:
@@ -180,9 +192,9 @@ def _site(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 
 
-def local(settings: Settings) -> list[str]:
-    """The checks that need nothing but this machine."""
-    lines = [clock_set()]
-    if settings.report_recipients:
-        lines += [recipient_keys(settings), vault_writable(settings), free_space(settings)]
-    return lines
+def reporting(settings: Settings) -> list[PublicKey]:
+    """The checks reporting needs (keys, vault, disk); the keys, for the report desk."""
+    keys = recipient_keys(settings)
+    vault_writable(settings)
+    free_space(settings)
+    return keys

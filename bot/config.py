@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flows.envfile import ENV_FILE, read_env_file
+from flows.envfile import ENV_FILE, read_env_file, yes_or_no
 
 TELEGRAM_API = "https://api.telegram.org"
 # Inside the checkout, so the bot runs the same from any working directory.
@@ -105,12 +105,10 @@ def _api_base(raw: str) -> str:
 
 
 def _yes_no(env: Mapping[str, str], key: str) -> bool:
-    raw = env.get(key, "").strip().lower()
-    if raw in ("", "no", "false", "0"):
-        return False
-    if raw in ("yes", "true", "1"):
-        return True
-    raise ConfigError(f"{key} must be yes or no, got {raw!r}")
+    answer = yes_or_no(env.get(key, ""))
+    if answer is None:
+        raise ConfigError(f"{key} must be yes or no, got {env[key].strip().lower()!r}")
+    return answer
 
 
 def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:

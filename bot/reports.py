@@ -41,8 +41,7 @@ from flows.catalog import N_, Translator
 from flows.engine import Answer, Notice, Submit, answers_of
 from flows.loader import Book
 from flows.schema import Option, QuestionKind
-from storage import Attachment, PublicKey, Report, Vault, VaultFull, load_recipients
-from storage.keys import mixed_kinds, require_one_kind
+from storage import Attachment, PublicKey, Report, Vault, VaultFull
 
 log = logging.getLogger(__name__)
 
@@ -94,29 +93,6 @@ def evidence_of(message: Message) -> Evidence | None:
     return None
 
 
-def recipients_from(settings: Settings) -> list[PublicKey]:
-    """The caseworkers' keys from ``REPORT_RECIPIENTS``, each logged with its fingerprint so the
-    operator can compare it with what the caseworker reads out; a mix of kinds only by name."""
-    recipients = load_recipients(settings.report_recipients)
-    require_one_kind(recipients, allow_mixed=settings.allow_mixed_recipient_keys)
-    for number, key in enumerate(recipients, start=1):
-        log.warning(
-            "recipient %d of %d: %s key, fingerprint %s",
-            number,
-            len(recipients),
-            key.kind,
-            key.fingerprint,
-        )
-    if mixed_kinds(recipients):
-        log.warning(
-            "ALLOW_MIXED_RECIPIENT_KEYS: hybrid and X25519 keys side by side; an X25519 key alone"
-            " opens every report, so no report has post-quantum protection"
-        )
-    elif recipients[0].kind == "x25519":
-        log.warning("every recipient key is X25519: reports have no post-quantum protection")
-    return recipients
-
-
 class ReportDesk:
     """Reports for one bot: the vault, evidence limits, the review text."""
 
@@ -138,10 +114,16 @@ class ReportDesk:
         self._purged_on: date | None = None
 
     @classmethod
-    async def open(cls, settings: Settings, *, book: Book, translator: Translator) -> ReportDesk:
-        """Open the vault named by ``settings``; purge what has expired."""
-        recipients = recipients_from(settings)
-        settings.vault_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        recipients: list[PublicKey],
+        book: Book,
+        translator: Translator,
+    ) -> ReportDesk:
+        """Open the vault named by ``settings``, sealing to ``recipients`` (the keys the start-up
+        check read and logged: bot/checks.py); purge what has expired."""
         vault = await Vault.open(
             settings.vault_path,
             recipients=recipients,

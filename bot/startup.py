@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 async def open_desk(
     settings: Settings, *, crash_hook: CrashHook | None = None
 ) -> ReportDesk | None:
-    """The report desk when caseworker keys are configured; ``None`` (reporting off) otherwise.
+    """The report desk when caseworker keys are configured (after the checks reporting needs:
+    the keys, the vault, the disk); ``None`` (reporting off) otherwise.
 
     ``crash_hook`` is for tests only (see ``bench/bot_under_test.py``): nothing an operator
     configures can set it.
@@ -30,10 +31,14 @@ async def open_desk(
     if not settings.report_recipients:
         log.warning("REPORT_RECIPIENTS is not set: reporting is switched off")
         return None
+    # The keys are read, judged and logged once, by the check; the desk seals with those.
+    recipients = checks.reporting(settings)
     try:
-        desk = await ReportDesk.open(settings, book=load_book(), translator=Translator.load())
+        desk = await ReportDesk.open(
+            settings, recipients=recipients, book=load_book(), translator=Translator.load()
+        )
     except StorageError as exc:
-        raise ConfigError(f"REPORT_RECIPIENTS or VAULT_PATH: {exc}") from None
+        raise ConfigError(f"VAULT_PATH: {exc}") from None
     if crash_hook is not None:
         desk.vault._crash_hook = crash_hook
     return desk
@@ -57,7 +62,7 @@ def freeze_startup_heap() -> None:
 async def start(settings: Settings, *, crash_hook: CrashHook | None = None) -> int:
     """Poll the Bot API, or serve its webhook when WEBHOOK_URL is set, until SIGINT/SIGTERM;
     returns the process exit status."""
-    checks.local(settings)
+    checks.clock_set()
     desk = await open_desk(settings, crash_hook=crash_hook)
     try:
         app = build_app(settings, desk=desk)

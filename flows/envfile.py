@@ -34,3 +34,14 @@ def setting(name: str, env_file: Path = ENV_FILE) -> str:
     if value is None:
         value = read_env_file(env_file).get(name, "")
     return value.strip()
+
+
+YES = frozenset({"yes", "true", "1"})
+NO = frozenset({"", "no", "false", "0"})
+
+
+def yes_or_no(raw: str) -> bool | None:
+    """A yes/no setting as every process reads it (``yes``/``true``/``1``, ``no``/``false``/``0``
+    or empty); ``None`` for anything else, which the caller refuses in its own words."""
+    value = raw.strip().lower()
+    return True if value in YES else False if value in NO else None

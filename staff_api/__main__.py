@@ -1,17 +1,23 @@
-"""``python -m staff_api serve``: run the staff API until SIGINT or SIGTERM."""
+"""``python -m staff_api serve``: run the staff API until SIGINT or SIGTERM; ``health``: ask it
+how it is (for container health checks and the operator)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import json
 import logging
 import signal
 import sys
+import urllib.error
+import urllib.request
 from collections import Counter
+from typing import TextIO
 
 from staff_api.app import build_app
 from staff_api.auth import REFUSED
-from staff_api.config import ConfigError, Settings, load_settings
+from staff_api.config import Address, ConfigError, Settings, load_listen, load_settings
 from storage.errors import StorageError
 from storage.staff_store import StaffStore
 
@@ -19,6 +25,7 @@ log = logging.getLogger("staff_api")
 # Refused requests are counted, and the totals logged about once an hour: a line per refusal
 # would let a flood fill the log, and would say when someone knocked.
 REFUSAL_REPORT_SECONDS = 3600.0
+HEALTH_TIMEOUT = 5.0
 
 
 class WithoutDetail(logging.Filter):
@@ -93,6 +100,40 @@ async def _report_refusals(counts: Counter[str]) -> None:
         _log_refusals(counts)
 
 
+def health_url(listen: Address) -> str:
+    """Where the running staff API answers its health check: ``STAFF_API_LISTEN``, with an
+    address that listens everywhere (``0.0.0.0``, ``::``, as in a container) asked on loopback."""
+    address = ipaddress.ip_address(listen[0])
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    host = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{host}:{listen[1]}/v1/health"
+
+
+def health(listen: Address, out: TextIO | None = None) -> int:
+    """GET /v1/health of the staff API running on ``listen``: prints its status (``ok``);
+    0 when healthy, 1 when not, 2 when there is no fixed address to ask."""
+    out = out or sys.stdout
+    if listen[1] == 0:
+        print("STAFF_API_LISTEN has port 0 (any free port): no address to ask", file=sys.stderr)
+        return 2
+    url = health_url(listen)
+    try:
+        with urllib.request.urlopen(url, timeout=HEALTH_TIMEOUT) as response:  # noqa: S310 - http, built above
+            out.write(f"{json.loads(response.read())['status']}\n")
+            return 0
+    except urllib.error.HTTPError as exc:
+        try:
+            out.write(f"{json.loads(exc.read())['status']}\n")
+        except (ValueError, KeyError, TypeError):
+            out.write(f"{exc.code}\n")
+    except (urllib.error.URLError, OSError) as exc:
+        out.write(f"no answer from {url}: {getattr(exc, 'reason', exc)}\n")
+    except (ValueError, KeyError, TypeError):
+        out.write(f"not the staff API at {url}\n")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m staff_api",
@@ -105,8 +146,18 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve on STAFF_API_LISTEN (default 127.0.0.1:8787) over VAULT_PATH, for "
         "the keys in REPORT_RECIPIENTS. Settings come from the environment and a .env file.",
     )
-    parser.parse_args(argv)
+    sub.add_parser(
+        "health",
+        help="ask the running staff API's /v1/health (STAFF_API_LISTEN); 0 when healthy",
+        description="GET /v1/health from the staff API running on STAFF_API_LISTEN (default "
+        "127.0.0.1:8787; asked on loopback when it listens on every address): prints its "
+        "status, exits 0 when it is healthy and 1 otherwise (for container health checks). "
+        "Needs no other setting.",
+    )
+    args = parser.parse_args(argv)
     try:
+        if args.command == "health":
+            return health(load_listen())
         settings = load_settings()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

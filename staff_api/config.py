@@ -1,7 +1,8 @@
 """The staff API's settings, from the environment over a ``.env`` file, checked once at start.
 
 A wrong value stops the process with one line naming the setting. The names and the file are the
-bot's (``VAULT_PATH``, ``REPORT_RECIPIENTS``, ``LOG_LEVEL``), so one ``.env`` serves both.
+bot's (``VAULT_PATH``, ``REPORT_RECIPIENTS``, ``ALLOW_MIXED_RECIPIENT_KEYS``, ``LOG_LEVEL``), so
+one ``.env`` serves both, and the same team passes the same rules.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.envfile import ENV_FILE, read_env_file
+from flows.envfile import ENV_FILE, read_env_file, yes_or_no
 from storage.errors import StorageError
-from storage.keys import PublicKey, load_recipients
+from storage.keys import PublicKey, load_recipients, require_one_kind
 
 # The bot's default, inside the checkout, so both processes find the same file from anywhere.
 DEFAULT_VAULT = Path(__file__).resolve().parent.parent / "var" / "reports.sqlite3"
 DEFAULT_LISTEN = "127.0.0.1:8787"
 _TRUE = {"1", "true", "yes", "on"}
+
+Address = tuple[str, int]
 
 
 class ConfigError(Exception):
@@ -42,7 +45,7 @@ class Settings:
         return {k.fingerprint: k for k in self.team if k.can_sign}
 
 
-def parse_listen(text: str) -> tuple[str, int]:
+def parse_listen(text: str) -> Address:
     """``host:port`` (``[v6]:port`` for IPv6) into its parts."""
     host, sep, port = text.strip().rpartition(":")
     host = host.strip("[]")
@@ -58,10 +61,28 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, number
 
 
-def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
-    """Settings from ``env`` (default: the environment) over ``env_file`` (default ``.env``)."""
+def _yes_no(env: Mapping[str, str], key: str) -> bool:
+    answer = yes_or_no(env.get(key, ""))
+    if answer is None:
+        raise ConfigError(f"{key} must be yes or no, got {env[key].strip().lower()!r}")
+    return answer
+
+
+def _merged(env: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
     merged = read_env_file(env_file or ENV_FILE)
     merged.update(os.environ if env is None else env)
+    return merged
+
+
+def load_listen(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Address:
+    """``STAFF_API_LISTEN`` alone, read as :func:`load_settings` reads it: all that asking the
+    running staff API for its health needs (no keys, no vault, whoever asks)."""
+    return parse_listen(_merged(env, env_file).get("STAFF_API_LISTEN") or DEFAULT_LISTEN)
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Settings from ``env`` (default: the environment) over ``env_file`` (default ``.env``)."""
+    merged = _merged(env, env_file)
     enabled = merged.get("STAFF_API_ENABLED", "").strip().lower() in _TRUE
     host, port = parse_listen(merged.get("STAFF_API_LISTEN") or DEFAULT_LISTEN)
     level = merged.get("LOG_LEVEL", "WARNING").upper()
@@ -70,8 +91,12 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     spec = merged.get("REPORT_RECIPIENTS", "").strip()
     if enabled and not spec:
         raise ConfigError("REPORT_RECIPIENTS must list the caseworkers' keys (srk2-...)")
+    allow_mixed = _yes_no(merged, "ALLOW_MIXED_RECIPIENT_KEYS")
     try:
         team = tuple(load_recipients(spec)) if spec else ()
+        # The bot's rule for the same keys: case events sealed to a mixed team would keep only
+        # X25519's protection, as reports would.
+        require_one_kind(team, allow_mixed=allow_mixed)
     except StorageError as exc:
         raise ConfigError(f"REPORT_RECIPIENTS: {exc}") from None
     if enabled and not any(k.can_sign for k in team):

@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     made.add_argument("--vault", type=Path, help=vault_help)
     back = sub.add_parser(
         "restore",
-        help="put a backup in place of the vault (the bot must be stopped)",
+        help="put a backup in place of the vault (the bot and the staff API stopped)",
         description="Check IN, migrate it to this software's schema and put it in place as the "
         "vault. Refuses a backup from newer software, a vault in use, and a vault that holds "
         "reports unless --replace.",

@@ -10,7 +10,7 @@
   only, fsynced: a backup is whole or absent).
 - **Restore** refuses a backup from a newer schema (upgrade the software first), migrates an older
   one (storage.vault.MIGRATIONS), refuses to replace a vault that holds reports unless told to,
-  and refuses while any process has the vault open (the bot must be stopped).
+  and refuses while any process has the vault open (the bot and the staff API must be stopped).
 """
 
 from __future__ import annotations
@@ -146,7 +146,9 @@ def _refuse_if_open(vault: Path) -> None:
         conn.execute("BEGIN EXCLUSIVE")
         conn.execute("COMMIT")
     except sqlite3.OperationalError:
-        raise VaultError(f"{vault} is in use: stop the bot before restoring") from None
+        raise VaultError(
+            f"{vault} is in use: stop the bot and the staff API before restoring"
+        ) from None
     finally:
         conn.close()
 

@@ -105,3 +105,34 @@ def test_the_test_command_lints_formats_and_type_checks_the_tests_too(
     mypy = next(t for t in tools if t[0] == "mypy")
     assert "tests" in mypy and "bot" in mypy
     assert tools[-1][:1] == ["pytest"] and tools[-1][-2:] == ["-k", "x"]
+
+
+def test_the_runtime_installs_anywhere_the_same_way_and_clears_only_what_it_owns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dev.py install FOLDER` (what deploy/install.sh runs on a server and in the image) makes
+    the environment `dev.py run` makes: the same lock, the same pip command. It clears the folder
+    first, so it refuses one that holds anything but an environment, or this checkout."""
+    elsewhere = dev.runtime_at(tmp_path / "venv")
+    assert (elsewhere.lock, elsewhere.editable) == (dev.BOT.lock, dev.BOT.editable)
+    (command,) = dev.install_commands(elsewhere)
+    (ours,) = dev.install_commands(dev.Environment(tmp_path / "other", dev.RUNTIME_LOCK, False))
+    assert command[1:] == ours[1:]
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "notes.txt").write_text("keep me")
+    assert dev.main(["install", str(occupied)]) == 2
+    assert dev.main(["install", str(ROOT)]) == 2
+    assert dev.main(["install"]) == 2
+    assert (occupied / "notes.txt").read_text() == "keep me"
+    errors = capsys.readouterr().err
+    assert "not empty and is not a virtual environment" in errors
+    assert "holds this checkout" in errors
+
+
+def test_the_operators_install_script_installs_only_through_dev_py() -> None:
+    script = (ROOT / "deploy" / "install.sh").read_text()
+    code = [line for line in script.splitlines() if not line.lstrip().startswith("#")]
+    assert '"$PYTHON" "$SRC/dev.py" install "$PREFIX/venv"' in code
+    # Nothing else in it chooses or installs a package.
+    assert not [line for line in code if re.search(r"\bpip\b|-m venv|ensurepip", line)]

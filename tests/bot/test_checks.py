@@ -36,28 +36,36 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "bot.checks"]
 
 
-def test_local_checks_pass_with_one_line_each(
+def test_the_checks_reporting_needs_pass_with_one_line_each(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    keys = [generate_keypair("mlkem768x25519").public, generate_keypair("x25519").public]
+    keys = [generate_keypair("mlkem768x25519").public, generate_keypair("mlkem768x25519").public]
     settings = Settings(
         report_recipients=",".join(k.text for k in keys), vault_path=tmp_path / "v" / "r.db"
     )
     caplog.set_level(logging.WARNING)
-    out = checks.local(settings)
-    assert len(out) == 4 and lines(caplog) == [f"check: {line}" for line in out]
-    assert out[0].startswith("clock set")
-    assert out[1] == (
-        f"2 caseworker key(s): {keys[0].fingerprint} (mlkem768x25519), "
-        f"{keys[1].fingerprint} (x25519)"
-    )
-    assert out[2] == f"vault writable: {settings.vault_path}"
-    assert out[3].endswith("GiB free on the vault's disk")
+    assert checks.reporting(settings) == keys  # the very keys the desk will seal to
+    assert lines(caplog) == [
+        f"check: recipient 1 of 2: mlkem768x25519 key, fingerprint {keys[0].fingerprint}",
+        f"check: recipient 2 of 2: mlkem768x25519 key, fingerprint {keys[1].fingerprint}",
+        f"check: vault writable: {settings.vault_path}",
+        lines(caplog)[-1],
+    ]
+    assert re.fullmatch(r"check: [\d.]+ GiB free on the vault's disk", lines(caplog)[-1])
     assert not list(settings.vault_path.parent.glob(".write-check-*"))  # nothing left behind
 
 
-def test_without_keys_only_the_clock_is_checked(tmp_path: Path) -> None:
-    assert [line.split(" (")[0] for line in checks.local(Settings())] == ["clock set"]
+def test_a_mix_of_key_kinds_stops_the_start_before_the_vault_is_touched(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mixed = [generate_keypair("mlkem768x25519").public, generate_keypair("x25519").public]
+    settings = Settings(
+        report_recipients=",".join(k.text for k in mixed), vault_path=tmp_path / "v" / "r.db"
+    )
+    with pytest.raises(ConfigError, match=r"^REPORT_RECIPIENTS: .*ALLOW_MIXED_RECIPIENT_KEYS"):
+        checks.reporting(settings)
+    assert not settings.vault_path.parent.exists()
+    assert [line.split(":")[0] for line in lines(caplog)] == ["check FAILED"]
 
 
 def test_a_vault_that_cannot_be_written_stops_the_start(tmp_path: Path) -> None:
@@ -115,3 +123,32 @@ async def test_a_webhook_telegram_cannot_reach_is_reported(emu: Emulator, bot: B
         "Telegram cannot deliver to http://127.0.0.1:9: Connection refused "
         "(check the TLS proxy and WEBHOOK_LISTEN)"
     )
+
+
+async def test_each_fingerprint_is_logged_once_at_start(
+    emu: Emulator,
+    bot: Bot,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole start, as `python -m bot run` does it, up to a check that stops it late (a
+    webhook set elsewhere while polling): every key was read, judged and logged once."""
+    from bot import startup
+
+    monkeypatch.setattr(startup, "freeze_startup_heap", lambda: None)  # not in the test process
+
+    keys = [generate_keypair("mlkem768x25519").public for _ in range(2)]
+    await bot.set_webhook("http://127.0.0.1:9/elsewhere")
+    settings = Settings(
+        bot_token=emu.token,
+        bot_api_base=emu.base_url,
+        report_recipients=",".join(k.text for k in keys),
+        vault_path=tmp_path / "v" / "r.db",
+    )
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(ConfigError, match="a webhook is set"):
+        await startup.start(settings)
+    for key in keys:
+        assert caplog.text.count(key.fingerprint) == 1, caplog.text
+    assert caplog.text.count("recipient 1 of 2: mlkem768x25519 key, fingerprint") == 1

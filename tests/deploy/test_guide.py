@@ -1,12 +1,14 @@
 """docs/operating.md, section 1, done the way a person would do it: its commands, in order, in a
 clean home folder, from a fresh clone of this working tree, to the bot running in webhook mode
-against the emulator, answering in the chat window, and stopping cleanly.
+against the emulator beside the staff API, answering in the chat window, and both stopping
+cleanly. On the way: the runtime is installed from the lock and holds nothing else, and the
+fingerprint the bot logs is the one the caseworker's keygen printed, logged once.
 
 The guide marks its steps with HTML comments the reader never sees: ``<!-- guide: run -->``
 before a block to run (it must succeed), ``<!-- guide: background NAME -->`` before a block that
 keeps running (a terminal of its own), ``<!-- guide: chat TEXT -->`` where she types into the
 emulator's chat window, ``<!-- guide: stop NAME -->`` where she presses Ctrl-C. The only changes
-made to the commands: the clone URL points at a copy of this working tree, and the three ports
+made to the commands: the clone URL points at a copy of this working tree, and the four ports
 are free ones (the machine is shared).
 """
 
@@ -29,12 +31,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "operating.md"
 CLONE_URL = "https://github.com/ORGANISATION/safe-report-bot.git"
-PORTS = ("8081", "8080", "9101")  # the emulator, the webhook, health and metrics
+# The emulator, the webhook, the bot's health and metrics, the staff API.
+PORTS = ("8081", "8080", "9101", "8787")
 # What each background step prints once it is ready for the next step.
 READY = {
     "emulator": "Bot API emulator at",
     "bot": "Telegram reports no delivery error",
+    "staff-api": "staff API listening on",
 }
+# Installed into every new environment by Python's own venv (ensurepip), not from the lock.
+BUNDLED = {"pip", "setuptools"}
 STEP = re.compile(
     r"<!-- guide: (\w+)(?: ([^\s-][^\n]*?))? -->\n(?:\n?```\w*\n(.*?)```)?", re.DOTALL
 )
@@ -159,14 +165,16 @@ def test_the_guide_gets_the_bot_running_in_webhook_mode(home: Path, tmp_path: Pa
     running: dict[str, Background] = {}
     outputs: list[str] = []
     found = steps(first_section())
-    assert [s.kind for s in found] == [
-        "run",
-        "background",
-        "run",
-        "background",
-        "run",
-        "chat",
-        "stop",
+    assert [(s.kind, s.arg) for s in found] == [
+        ("run", ""),
+        ("background", "emulator"),
+        ("run", ""),
+        ("background", "bot"),
+        ("background", "staff-api"),
+        ("run", ""),
+        ("chat", "/start"),
+        ("stop", "bot"),
+        ("stop", "staff-api"),
     ], "the guide's first section changed: update this test with it"
     try:
         for step in found:
@@ -207,16 +215,69 @@ def test_the_guide_gets_the_bot_running_in_webhook_mode(home: Path, tmp_path: Pa
                 chat.process.stdin.flush()
                 chat.wait_for("✖ deleted")
             elif step.kind == "stop":
-                bot = running[step.arg]
-                os.killpg(bot.process.pid, signal.SIGINT)  # Ctrl-C in its terminal
-                assert bot.process.wait(timeout=60) == 0, bot.text()[-3000:]
-        health, info = outputs[-1].splitlines()[0], outputs[-1]
-        assert health == "ok"
+                stopping = running[step.arg]
+                os.killpg(stopping.process.pid, signal.SIGINT)  # Ctrl-C in its terminal
+                assert stopping.process.wait(timeout=60) == 0, stopping.text()[-3000:]
+        bot_health, staff_health, *info = outputs[-1].splitlines()
+        assert (bot_health, staff_health) == ("ok", "ok")
         assert f"url: http://127.0.0.1:{ports['8080']}/telegram-hook" in info
         assert "last error: none" in info
         log = running["bot"].text()
         assert "check FAILED" not in log and "Traceback" not in log
         assert "bot starting: webhook on 127.0.0.1" in log
+        # The key ceremony, in small: the bot logs, once, the fingerprint keygen printed.
+        fingerprint = re.search(r"^fingerprint: ([\d ]+)$", outputs[1], re.MULTILINE)
+        assert fingerprint is not None, outputs[1]
+        assert len(fingerprint[1].replace(" ", "")) == 40
+        assert log.count(fingerprint[1]) == 1, log
+        assert f"recipient 1 of 1: mlkem768x25519 key, fingerprint {fingerprint[1]}" in log
+        assert "Traceback" not in running["staff-api"].text()
+        assert installed(home / "safe-report-bot" / "venv", env) == runtime_pins()
     finally:
         for background in running.values():
             background.close()
+
+
+def runtime_pins() -> dict[str, str]:
+    """Name -> version of every package locks/runtime.txt pins."""
+    found = re.findall(
+        r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "locks" / "runtime.txt").read_text(), re.M
+    )
+    return {canonical(name): version for name, version in found}
+
+
+def installed(venv: Path, env: dict[str, str]) -> dict[str, str]:
+    """Name -> version of every package in ``venv``, but what Python's venv puts in all of them."""
+    listing = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m\n"
+            "for d in m.distributions(): print(d.metadata['Name'], d.version)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pairs = (line.split(" ", 1) for line in listing.splitlines())
+    return {canonical(name): version for name, version in pairs if canonical(name) not in BUNDLED}
+
+
+def canonical(name: str) -> str:
+    """A package name as PyPI compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_russian_guide_runs_the_same_commands() -> None:
+    """operating.ru.md says its first section's commands are the ones tested here: they are."""
+
+    def blocks(path: Path) -> list[str]:
+        text = path.read_text(encoding="utf-8")
+        start = text.index("## 1. ")
+        section = text[start : text.index("\n## 2. ", start)]
+        return re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+
+    english = blocks(GUIDE)
+    assert len(english) == 7
+    assert blocks(GUIDE.with_name("operating.ru.md")) == english
