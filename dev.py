@@ -3,8 +3,8 @@
 
     python3 dev.py run     set up the bot's environment, then run the bot (Telegram with
                            BOT_TOKEN set, otherwise the offline sandbox)
-    python3 dev.py test    set up the test environment (and Debian's chromium for the desk's
-                           browser tests, with apt-get when missing), then lint, format-check,
+    python3 dev.py test    set up the test environment (and Debian's chromium and caddy, which
+                           tests drive, with apt-get when missing), then lint, format-check,
                            type-check, check the content, run the tests
     python3 dev.py caseworker ...
                            the caseworker's tools (``python -m caseworker ...``: keygen, desk,
@@ -47,8 +47,12 @@ TEST_LOCK = LOCKS / "test.txt"
 # The first line of every lock: what it was made from (see inputs_digest).
 INPUTS_PREFIX = "# inputs: sha256:"
 REFRESH = "python3 dev.py lock"
-# The desk's browser tests drive Debian's chromium (Playwright cannot download its own here).
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's packages that tests drive for real, and why: installed by the test command when
+# missing (Playwright cannot download its own browser here).
+SYSTEM_TOOLS = {
+    Path("/usr/bin/chromium"): ("chromium", "the desk's browser tests"),
+    Path("/usr/bin/caddy"): ("caddy", "the TLS proxy's test of signed staff requests"),
+}
 CHECKED_PACKAGES = [
     "bot",
     "flows",
@@ -226,32 +230,34 @@ def _put_checkout_on_path(env: Environment) -> None:
     (Path(purelib) / "safe_report_bot.pth").write_text(f"{ROOT}\n")
 
 
-def ensure_chromium() -> bool:
-    """Debian's chromium for the browser tests: present, or installed now (quietly, once)."""
-    if CHROMIUM.exists():
-        return True
-    _say("installing Debian's chromium for the browser tests (apt-get)")
-    apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for step in (["update", "-qq"], ["install", "-y", "-qq", "chromium"]):
-        try:
-            subprocess.run(
-                [*apt, *step],
-                check=True,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.CalledProcessError):
-            break
-    if CHROMIUM.exists():
-        return True
-    print(
-        "cannot install chromium (the desk's browser tests need it): "
-        "run 'apt-get install chromium' as root",
-        file=sys.stderr,
-    )
-    return False
+def ensure_system_tools() -> list[str]:
+    """Debian's packages some tests drive for real (:data:`SYSTEM_TOOLS`): present, or installed
+    now with apt-get (quietly, once). Returns what is still missing."""
+    missing = {path: package for path, (package, _) in SYSTEM_TOOLS.items() if not path.exists()}
+    if missing:
+        _say(f"installing Debian's {', '.join(missing.values())} for the tests (apt-get)")
+        apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["install", "-y", "-qq", "--no-install-recommends", *missing.values()]
+        for step in (["update", "-qq"], install):
+            try:
+                subprocess.run(
+                    [*apt, *step],
+                    check=True,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            except (OSError, subprocess.CalledProcessError):
+                break
+    still = [path for path in SYSTEM_TOOLS if not path.exists()]
+    for path in still:
+        package, why = SYSTEM_TOOLS[path]
+        print(
+            f"cannot install {package} ({why}): run 'apt-get install {package}' as root",
+            file=sys.stderr,
+        )
+    return [SYSTEM_TOOLS[path][0] for path in still]
 
 
 def run(args: list[str]) -> int:
@@ -276,8 +282,7 @@ def test(args: list[str]) -> int:
         _say(name)
         if subprocess.call(command, cwd=ROOT) != 0:
             failed.append(name)
-    if not ensure_chromium():
-        failed.append("chromium")
+    failed += ensure_system_tools()
     _say("tests (pytest)")
     code = subprocess.call(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT

@@ -256,6 +256,9 @@ def installed(venv: Path, env: dict[str, str]) -> dict[str, str]:
             "for d in m.distributions(): print(d.metadata['Name'], d.version)",
         ],
         env=env,
+        # Not the checkout: `-c` puts the working directory on the path, and a checkout with an
+        # editable install's metadata in it would count as installed.
+        cwd=venv,
         capture_output=True,
         text=True,
         check=True,
