@@ -203,6 +203,8 @@ async def test_wrong_passphrase_is_refused_and_lock_hides_everything(
         assert "passport" not in await page.content()
         await page.get_by_label("Language").select_option(label="Қазақша")
         await page.get_by_role("button", name="Change").click()
+        # The change posts a form and redirects; reloading before that lands races the navigation.
+        await expect(page.get_by_role("heading", name="Жұмыс орнын ашу")).to_be_visible()
         await page.reload()  # her choice is remembered by the desk, not by this page
         await expect(page.get_by_role("heading", name="Жұмыс орнын ашу")).to_be_visible()
         # The one-time link cannot open a second browser's session.
