@@ -292,6 +292,9 @@ class Desk:
         if cached is None:
             raise DeskError(GONE)
         report = await asyncio.to_thread(open_envelope, cached.envelope, cached.id, key)
+        if self._key is not key:
+            # Locked while the files were opening: hold nothing decrypted for a locked desk.
+            raise DeskError(FAILED)
         self._files[report_id] = list(report.attachments)
         while len(self._files) > ATTACHMENT_CACHE:
             self._files.popitem(last=False)

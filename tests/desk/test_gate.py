@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from caseworker.desk.server import Running, check_loopback
-from caseworker.desk.state import Phase
+from caseworker.desk.state import DeskError, Phase
 from caseworker.errors import ConsoleError
 from storage.report import Attachment, Report, ReportId
 from storage.vault import Vault, utc_today
@@ -201,6 +201,21 @@ async def test_an_idle_desk_locks_itself(opened: tuple[Browser, ReportId]) -> No
     answer = await browser.get("/")
     assert answer.status == 303 and answer.headers["Location"] == "/unlock"
     assert desk.phase is Phase.LOCKED and desk.book is None and desk._key is None
+
+
+@ASYNC
+async def test_files_opening_when_the_desk_locks_are_not_kept(
+    opened: tuple[Browser, ReportId],
+) -> None:
+    browser, rid = opened
+    await browser.unlock()
+    desk = browser.running.desk
+    opening = asyncio.ensure_future(desk.files(rid))
+    await asyncio.sleep(0)  # the files are being read and decrypted in a thread
+    desk.lock()  # as the idle lock or the Lock button would, meanwhile
+    with pytest.raises(DeskError):
+        await opening
+    assert desk.phase is Phase.LOCKED and not desk._files
 
 
 def test_the_desk_listens_on_loopback_only() -> None:
