@@ -236,6 +236,11 @@ class Desk:
             self.sync_status.day = result.today
         except SourceError as error:
             self.sync_status.error = _source_error(error).msgid
+        except Exception as error:  # the answers came from the network
+            # Whatever a sync meets, she is told it failed and the next one still runs: a sync
+            # that dies takes the periodic sync with it, silently.
+            log.error("sync failed: %s", type(error).__name__)
+            self.sync_status.error = FAILED
         finally:
             self.sync_status.running = False
 
