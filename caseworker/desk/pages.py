@@ -250,6 +250,12 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     sniffed = sniff(item.data) if request.query.get("download") != "1" else None
     inline = sniffed is not None and _inline_kind(item.kind, item.mime) != ""
+    if not inline:
+        try:
+            await desk.record_download(case.id)  # audited as an export, as the console's are
+        except DeskError as error:
+            flash(request, "error", error.msgid)
+            raise _see_other(f"/report/{case.id.hex}") from None
     response = web.Response(
         body=item.data, content_type=sniffed if inline and sniffed else "application/octet-stream"
     )

@@ -339,6 +339,15 @@ class Desk:
 
         return await asyncio.to_thread(build)
 
+    async def record_download(self, report_id: ReportId) -> None:
+        """Put a download of one of this report's files in the audit log (an export: the file
+        leaves the desk unencrypted). Raises DeskError, and then nothing is downloaded."""
+        _, _, source = self._unlocked()
+        try:
+            await source.record_export([report_id])
+        except SourceError as error:
+            raise _source_error(error) from None
+
     async def audit(self, days: int = 31) -> list[AuditEntry]:
         """The staff audit log of the last `days` days."""
         _, _, source = self._unlocked()

@@ -192,6 +192,21 @@ async def test_files_inline_only_when_their_bytes_are_images_or_sound(
 
 
 @ASYNC
+async def test_a_downloaded_file_is_in_the_audit_log_as_an_export(
+    opened: tuple[Browser, ReportId],
+) -> None:
+    browser, rid = opened
+    await browser.unlock()
+    desk = browser.running.desk
+    assert (await browser.get(f"/report/{rid.hex}/file/1")).status == 200  # shown, not saved
+    assert [e for e in await desk.audit() if e.action == "export"] == []
+    download = await browser.get(f"/report/{rid.hex}/file/1?download=1")
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    exports = [e for e in await desk.audit() if e.action == "export"]
+    assert [(e.report_id, e.actor) for e in exports] == [(rid, desk.me.fingerprint)]
+
+
+@ASYNC
 async def test_an_idle_desk_locks_itself(opened: tuple[Browser, ReportId]) -> None:
     browser, _ = opened
     await browser.unlock()
