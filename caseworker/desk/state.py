@@ -106,6 +106,8 @@ class Desk:
     team: list[PublicKey] = field(default_factory=list)
     sync_status: SyncStatus = field(default_factory=SyncStatus)
     last_activity: float = 0.0
+    # Her inbox search: words from the reports, so held in memory only and forgotten at lock.
+    search: str = ""
     _key: PrivateKey | None = None
     _source: Source | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -188,6 +190,7 @@ class Desk:
             self._spawn_detached(source.close())
         self._key = None
         self.book = None
+        self.search = ""
         self._files.clear()
         self.progress = (0, 0)
         self.sync_status = SyncStatus()

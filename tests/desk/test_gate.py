@@ -211,11 +211,14 @@ async def test_an_idle_desk_locks_itself(opened: tuple[Browser, ReportId]) -> No
     browser, _ = opened
     await browser.unlock()
     desk = browser.running.desk
+    await browser.get("/?q=passport")  # her search: words from the reports
+    assert desk.search == "passport"
     now = desk.clock()
     desk.clock = lambda: now + 11 * 60  # ten minutes is the default
     answer = await browser.get("/")
     assert answer.status == 303 and answer.headers["Location"] == "/unlock"
     assert desk.phase is Phase.LOCKED and desk.book is None and desk._key is None
+    assert desk.search == ""
 
 
 @ASYNC
