@@ -164,7 +164,7 @@ class RemoteSource:
                 raise SourceError("unreachable", type(exc).__name__) from None
             try:
                 return json.loads(data)
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 raise SourceError("failed", "not JSON") from None
         raise SourceError("refused", "the staff API does not accept this key")
 

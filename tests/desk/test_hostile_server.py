@@ -1,5 +1,6 @@
 """A staff API that answers nonsense (broken, or in hostile hands) cannot crash the desk, loop
-it for ever, or poison its cache: each such sync fails, says so, and the next one still runs."""
+it for ever, or poison its cache: each such sync fails, says so, and the next one still runs.
+A report sealed to her correctly but holding nonsense is counted as damaged, never more."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from caseworker.desk.cache import Cache, CachedReport
 from caseworker.desk.state import FAILED, Desk, Phase
 from caseworker.desk.sync import LAST_SYNC
+from storage.envelope import pad, seal_padded
 from storage.keys import Passphrase
+from storage.report import ReportId
 from storage.vault import utc_today
 from tests.desk.harness import PASSPHRASE, caseworker, desk
 
@@ -90,3 +94,24 @@ async def test_nonsense_from_the_server_fails_the_sync_and_nothing_else(
         assert running.desk.phase is Phase.UNLOCKED
         assert running.desk.cache.setting(LAST_SYNC) == ""
         assert running.desk.cache.counts() == (0, 0)
+
+
+@ASYNC
+async def test_a_well_sealed_report_of_nonsense_is_counted_damaged(tmp_path: Path) -> None:
+    # Anyone holding her public key can seal any bytes to her, and a server in hostile hands
+    # can hand them to her desk: JSON nested deeper than the parser goes stopped every unlock
+    # (the envelope stays in her cache, so for good).
+    me = caseworker(tmp_path, "Aigerim")
+    rid = ReportId.new()
+    deep = bytes(seal_padded(pad(b"[" * 100_000 + b"]" * 100_000), rid, [me.public]))
+    cache = Cache(tmp_path / "cache.sqlite3")
+    cache.add_reports([CachedReport(rid, TODAY, "2999-01-01", deep)])
+    cache.close()
+    async with (
+        hostile_api({"index": _index()}) as url,
+        desk(me, tmp_path / "cache.sqlite3", server=url) as running,
+    ):
+        await running.desk.unlock(Passphrase(PASSPHRASE))
+        await _settled(running.desk)
+        assert running.desk.book is not None and running.desk.book.damaged == 1
+        assert running.desk.book.cases == {}
