@@ -13,7 +13,12 @@
   // walks by. Asking /progress does not count as her activity, so the idle lock still comes.
   var watched = document.body.getAttribute("data-lock-watch");
   if (watched) {
+    // She is leaving this page already (a link, a form, the Lock button): its own navigation
+    // shows the right page, and a second one would interrupt it.
+    var leftAt = 0;
+    window.addEventListener("beforeunload", function () { leftAt = Date.now(); });
     var hide = function () {
+      if (Date.now() - leftAt < 5000) { window.setTimeout(watch, 3000); return; }
       document.body.textContent = "";
       window.location.replace("/unlock");
     };
