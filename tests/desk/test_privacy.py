@@ -142,6 +142,8 @@ async def test_nothing_she_types_lands_in_her_browser_profile(tmp_path: Path) ->
         await page.goto(running.url)
         await page.get_by_label("Passphrase of your key").fill(PASSPHRASE)
         await page.get_by_role("button", name="Unlock").click()
+        # The inbox reloads itself once its first sync ends: search after that, not during.
+        await page.get_by_text("Synced:").wait_for()
         await page.get_by_label("Search").fill(searched)
         await page.get_by_label("Search").press("Enter")
         rows = page.get_by_role("row").filter(has_text="passport")
