@@ -53,7 +53,7 @@ def _json(data: object, status: int = 200) -> web.Response:
 def _document(request: web.Request) -> dict[str, Any]:
     try:
         document = json.loads(body(request))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadRequest from None
     if not isinstance(document, dict):
         raise BadRequest

@@ -164,7 +164,7 @@ def decode_event(payload: bytes, event_id: EventId, report_id: ReportId) -> Sign
     schema fault and `Tampered` for a signature that does not verify."""
     try:
         document = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadPayload("case event payload is not UTF-8 JSON") from exc
     if not isinstance(document, dict) or set(document) != _FIELDS:
         raise BadPayload("case event payload does not have exactly the v1 fields")

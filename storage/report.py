@@ -223,7 +223,9 @@ def decode_report(payload: bytes) -> Report:
     """Parse canonical JSON back into a `Report`; any schema fault raises `BadPayload`."""
     try:
         document = json.loads(payload.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than the parser goes. No report is deeper than
+        # three, but anyone holding a caseworker's public key can seal any bytes to her.
         raise BadPayload("report payload is not UTF-8 JSON") from exc
     if not isinstance(document, dict) or set(document) != {
         "language",

@@ -47,7 +47,27 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 class BadSignature(StorageError):
     """A request's signature is missing, malformed, stale, replayed, from an unknown key, or
-    does not verify. Its message is for logs and tests; clients get no detail."""
+    does not verify. Its message is for tests and may quote the request; `reason` is one of a
+    few fixed phrases, safe to count and to log. Clients get no detail."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+# The library's messages can quote the request (a covered component's name, a parameter): they
+# are reduced to these fixed reasons, so that counting refusals cannot be made to grow by
+# sending new names, nor put a stranger's text in the operator's log.
+_LIBRARY_REASONS = (
+    ("age exceeds", "stale"),
+    ("in the future", "created in the future"),
+    ("in the past", "expired"),
+)
+INVALID = "invalid or malformed signature"
+
+
+def _library_reason(message: str) -> str:
+    return next((reason for part, reason in _LIBRARY_REASONS if part in message), INVALID)
 
 
 @dataclass
@@ -125,7 +145,7 @@ class Verified:
         try:
             verifier.verify_body(self._message, self._results, body)
         except HTTPMessageSignaturesException as exc:
-            raise BadSignature(f"body: {exc}") from None
+            raise BadSignature(f"body: {exc}", "body does not match its digest") from None
 
 
 def verify_request(
@@ -157,9 +177,9 @@ def verify_request(
     except BadSignature:
         raise
     except HTTPMessageSignaturesException as exc:
-        raise BadSignature(str(exc)) from None
+        raise BadSignature(str(exc), _library_reason(str(exc))) from None
     except Exception as exc:  # the library on input it did not expect: refused all the same
-        raise BadSignature(type(exc).__name__) from None
+        raise BadSignature(type(exc).__name__, INVALID) from None
     if len(results) != 1 or keys.found is None:
         raise BadSignature("expected exactly one signature")
     params = results[0].parameters

@@ -139,7 +139,9 @@ class Filters:
         )
 
     def query(self, **changes: object) -> dict[str, str]:
-        """These filters (changed as given) as query parameters, without empty ones."""
+        """These filters (changed as given) as query parameters, without empty ones, and never
+        the search text: a browser keeps every URL in its history, on disk (the desk keeps the
+        search in memory instead, see pages.search)."""
         merged = {
             "status": self.status,
             "from": self.day_from,
@@ -150,7 +152,6 @@ class Filters:
             "not_safe": "1" if self.not_safe else "",
             "tag": self.tag,
             "assignee": self.assignee,
-            "q": self.text,
             "page": str(self.page) if self.page > 1 else "",
         }
         merged.update({k: str(v) for k, v in changes.items()})

@@ -4,10 +4,11 @@ token, answered by a redirect: reloading a page never repeats a change)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -157,11 +158,30 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
 # --- the inbox ---------------------------------------------------------------------------------
 
 
+def _filters(request: web.Request, query: Mapping[str, str]) -> Filters:
+    """The inbox's filters from a query, with her search text from the desk's memory: the
+    desk's own pages never put it in a URL, since her browser writes every URL to its history
+    on disk. A `q` in a URL typed by hand still sets it (an empty one clears it)."""
+    desk = request.app[DESK]
+    if "q" in query:
+        desk.search = query["q"][:200].strip()
+    return Filters.parse({**query, "q": desk.search})
+
+
+async def search(request: web.Request) -> web.StreamResponse:
+    """The inbox's filter form, posted: the search text stays in the desk, the other filters
+    go into the inbox's URL."""
+    form = await request.post()
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    filters = _filters(request, {"q": "", **fields})
+    raise _see_other("/?" + urlencode(filters.query(page="")))
+
+
 async def inbox(request: web.Request) -> web.StreamResponse:
     desk = request.app[DESK]
     book = desk.book
     assert book is not None
-    filters = Filters.parse(request.query)
+    filters = _filters(request, request.query)
     page = book.inbox(filters)
     return render(
         request,
@@ -250,6 +270,12 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     sniffed = sniff(item.data) if request.query.get("download") != "1" else None
     inline = sniffed is not None and _inline_kind(item.kind, item.mime) != ""
+    if not inline:
+        try:
+            await desk.record_download(case.id)  # audited as an export, as the console's are
+        except DeskError as error:
+            flash(request, "error", error.msgid)
+            raise _see_other(f"/report/{case.id.hex}") from None
     response = web.Response(
         body=item.data, content_type=sniffed if inline and sniffed else "application/octet-stream"
     )
@@ -329,7 +355,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         cases = [case] if case is not None else []
     else:
         query = {k: str(v) for k, v in form.items() if k.startswith("f_")}
-        cases = desk.selection(Filters.parse({k[2:]: v for k, v in query.items()}))
+        cases = desk.selection(_filters(request, {k[2:]: v for k, v in query.items()}))
     back = _back(form)
     if not cases:
         flash(request, "error", EXPORT_EMPTY)
@@ -431,6 +457,7 @@ def routes(app: web.Application) -> None:
     add.add_post("/lock", lock)
     add.add_post("/language", choose_language)
     add.add_get("/", inbox)
+    add.add_post("/search", search)
     add.add_get("/report/{id}", report)
     add.add_get("/report/{id}/file/{n}", attachment)
     add.add_post("/report/{id}/{kind}", change)

@@ -43,6 +43,26 @@ CLOCK_TOLERANCE = timedelta(seconds=20)
 MAX_ANSWER = 64 * 1024 * 1024
 
 
+def _server_day(value: object) -> str:
+    """A day as the staff API sends it (YYYY-MM-DD); anything else is a malformed answer. The
+    desk stores these days in its cache and starts its next sync from one of them."""
+    text = str(value)
+    if date.fromisoformat(text).isoformat() != text:
+        raise ValueError(text)
+    return text
+
+
+def _size(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("size")
+    return value
+
+
+# What a hostile or broken server's answer can raise while it is read (a list where an object
+# was expected, a day that is not a day, ...): each means "malformed", never a crash.
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, binascii.Error, StorageError)
+
+
 class SourceError(Exception):
     """The source could not do it. `reason`: unreachable, refused (the key is not accepted),
     missing (no such report), or failed."""
@@ -144,7 +164,7 @@ class RemoteSource:
                 raise SourceError("unreachable", type(exc).__name__) from None
             try:
                 return json.loads(data)
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 raise SourceError("failed", "not JSON") from None
         raise SourceError("refused", "the staff API does not accept this key")
 
@@ -169,7 +189,7 @@ class RemoteSource:
         answer = await self._call("GET", f"{API}/team")
         try:
             return [parse_public_key(str(m["public_key"])) for m in answer["team"]]
-        except (KeyError, TypeError, StorageError):
+        except _MALFORMED:
             raise SourceError("failed", "malformed team") from None
 
     async def index(self, since: date | None) -> Index:
@@ -177,19 +197,24 @@ class RemoteSource:
         answer = await self._call("GET", f"{API}/index{query}")
         try:
             return Index(
-                today=str(answer["today"]),
+                today=_server_day(answer["today"]),
                 reports=[
-                    IndexedReport(ReportId(bytes.fromhex(r)), str(d), str(x), int(s))
+                    IndexedReport(
+                        ReportId(bytes.fromhex(r)), _server_day(d), _server_day(x), _size(s)
+                    )
                     for r, d, x, s in answer["reports"]
                 ],
                 events=[
                     IndexedEvent(
-                        EventId(bytes.fromhex(e)), ReportId(bytes.fromhex(r)), str(d), int(s)
+                        EventId(bytes.fromhex(e)),
+                        ReportId(bytes.fromhex(r)),
+                        _server_day(d),
+                        _size(s),
                     )
                     for e, r, d, s in answer["events"]
                 ],
             )
-        except (KeyError, TypeError, ValueError):
+        except _MALFORMED:
             raise SourceError("failed", "malformed index") from None
 
     async def fetch(self, reports: Sequence[ReportId], events: Sequence[EventId]) -> Fetched:
@@ -213,7 +238,7 @@ class RemoteSource:
                 },
                 deferred=[ReportId(bytes.fromhex(r)) for r in answer["deferred"]],
             )
-        except (KeyError, TypeError, ValueError, binascii.Error):
+        except _MALFORMED:
             raise SourceError("failed", "malformed envelopes") from None
 
     async def post_event(self, event_id: EventId, report_id: ReportId, envelope: bytes) -> None:
@@ -242,7 +267,7 @@ class RemoteSource:
                 AuditEntry(str(d), str(a), str(act), ReportId(bytes.fromhex(r)))
                 for d, a, act, r in answer["entries"]
             ]
-        except (KeyError, TypeError, ValueError):
+        except _MALFORMED:
             raise SourceError("failed", "malformed audit log") from None
 
     async def close(self) -> None:

@@ -106,6 +106,8 @@ class Desk:
     team: list[PublicKey] = field(default_factory=list)
     sync_status: SyncStatus = field(default_factory=SyncStatus)
     last_activity: float = 0.0
+    # Her inbox search: words from the reports, so held in memory only and forgotten at lock.
+    search: str = ""
     _key: PrivateKey | None = None
     _source: Source | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -188,6 +190,7 @@ class Desk:
             self._spawn_detached(source.close())
         self._key = None
         self.book = None
+        self.search = ""
         self._files.clear()
         self.progress = (0, 0)
         self.sync_status = SyncStatus()
@@ -236,6 +239,11 @@ class Desk:
             self.sync_status.day = result.today
         except SourceError as error:
             self.sync_status.error = _source_error(error).msgid
+        except Exception as error:  # the answers came from the network
+            # Whatever a sync meets, she is told it failed and the next one still runs: a sync
+            # that dies takes the periodic sync with it, silently.
+            log.error("sync failed: %s", type(error).__name__)
+            self.sync_status.error = FAILED
         finally:
             self.sync_status.running = False
 
@@ -292,6 +300,9 @@ class Desk:
         if cached is None:
             raise DeskError(GONE)
         report = await asyncio.to_thread(open_envelope, cached.envelope, cached.id, key)
+        if self._key is not key:
+            # Locked while the files were opening: hold nothing decrypted for a locked desk.
+            raise DeskError(FAILED)
         self._files[report_id] = list(report.attachments)
         while len(self._files) > ATTACHMENT_CACHE:
             self._files.popitem(last=False)
@@ -330,6 +341,15 @@ class Desk:
             return export.to_json(opened, with_attachments=with_attachments, cases=described)
 
         return await asyncio.to_thread(build)
+
+    async def record_download(self, report_id: ReportId) -> None:
+        """Put a download of one of this report's files in the audit log (an export: the file
+        leaves the desk unencrypted). Raises DeskError, and then nothing is downloaded."""
+        _, _, source = self._unlocked()
+        try:
+            await source.record_export([report_id])
+        except SourceError as error:
+            raise _source_error(error) from None
 
     async def audit(self, days: int = 31) -> list[AuditEntry]:
         """The staff audit log of the last `days` days."""

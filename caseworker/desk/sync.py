@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from caseworker.desk.cache import Cache, CachedEvent, CachedReport
-from caseworker.desk.source import Source
+from caseworker.desk.source import Source, SourceError
 from storage.events import EventId
 from storage.keys import PublicKey, parse_public_key
 from storage.report import ReportId
@@ -79,6 +79,10 @@ async def sync(source: Source, cache: Cache, *, full: bool = False) -> SyncResul
             for rid, envelope in fetched.reports.items()
             if rid in known
         ]
+        if not rows and fetched.deferred:
+            # Deferring everything and sending nothing (an honest answer always sends one):
+            # asking again would loop for ever.
+            raise SourceError("failed", "a fetch deferred everything")
         await asyncio.to_thread(cache.add_reports, rows)
         result.reports.extend(r.id for r in rows)
         wanted.extendleft(known[r] for r in fetched.deferred if r in known)

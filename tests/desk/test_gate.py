@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from caseworker.desk.server import Running, check_loopback
-from caseworker.desk.state import Phase
+from caseworker.desk.state import DeskError, Phase
 from caseworker.errors import ConsoleError
 from storage.report import Attachment, Report, ReportId
 from storage.vault import Vault, utc_today
@@ -192,15 +192,48 @@ async def test_files_inline_only_when_their_bytes_are_images_or_sound(
 
 
 @ASYNC
+async def test_a_downloaded_file_is_in_the_audit_log_as_an_export(
+    opened: tuple[Browser, ReportId],
+) -> None:
+    browser, rid = opened
+    await browser.unlock()
+    desk = browser.running.desk
+    assert (await browser.get(f"/report/{rid.hex}/file/1")).status == 200  # shown, not saved
+    assert [e for e in await desk.audit() if e.action == "export"] == []
+    download = await browser.get(f"/report/{rid.hex}/file/1?download=1")
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    exports = [e for e in await desk.audit() if e.action == "export"]
+    assert [(e.report_id, e.actor) for e in exports] == [(rid, desk.me.fingerprint)]
+
+
+@ASYNC
 async def test_an_idle_desk_locks_itself(opened: tuple[Browser, ReportId]) -> None:
     browser, _ = opened
     await browser.unlock()
     desk = browser.running.desk
+    await browser.get("/?q=passport")  # her search: words from the reports
+    assert desk.search == "passport"
     now = desk.clock()
     desk.clock = lambda: now + 11 * 60  # ten minutes is the default
     answer = await browser.get("/")
     assert answer.status == 303 and answer.headers["Location"] == "/unlock"
     assert desk.phase is Phase.LOCKED and desk.book is None and desk._key is None
+    assert desk.search == ""
+
+
+@ASYNC
+async def test_files_opening_when_the_desk_locks_are_not_kept(
+    opened: tuple[Browser, ReportId],
+) -> None:
+    browser, rid = opened
+    await browser.unlock()
+    desk = browser.running.desk
+    opening = asyncio.ensure_future(desk.files(rid))
+    await asyncio.sleep(0)  # the files are being read and decrypted in a thread
+    desk.lock()  # as the idle lock or the Lock button would, meanwhile
+    with pytest.raises(DeskError):
+        await opening
+    assert desk.phase is Phase.LOCKED and not desk._files
 
 
 def test_the_desk_listens_on_loopback_only() -> None:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from playwright.async_api import async_playwright
 
 from caseworker.desk.casebook import Filters
 from caseworker.desk.state import Phase
 from storage.keys import Passphrase
 from storage.report import Attachment, Report
 from storage.vault import Vault, utc_today
+from tests.desk.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.desk.harness import PASSPHRASE, caseworker, desk, png
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -113,3 +115,52 @@ async def _url_of(log: Path) -> str:
             return text.split("listening on ", 1)[1].split()[0]
         await asyncio.sleep(0.1)
     raise AssertionError("the staff API did not say where it listens")
+
+
+async def test_nothing_she_types_lands_in_her_browser_profile(tmp_path: Path) -> None:
+    # Her browser writes URLs to its history and session files, and form entries to its
+    # autofill store, all on disk: a search for a name, a tag or a note must reach none of them.
+    searched, tag, note = "SEARCH-MARKER-4d2", "TAG-MARKER-b7", "NOTE-MARKER-e19"
+    me = caseworker(tmp_path, "Aigerim")
+    db = tmp_path / "vault.db"
+    async with await Vault.open(db, recipients=[me.public]) as vault:
+        for story in (f"He hid my passport. {searched}", "Another story"):
+            await vault.store(
+                Report(
+                    language="en", answers={"story": story}, received_day=utc_today().isoformat()
+                )
+            )
+    profile = tmp_path / "profile"
+    async with (
+        desk(me, tmp_path / "cache.sqlite3", db=db) as running,
+        async_playwright() as playwright,
+    ):
+        browser = await playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        page = await browser.new_page()
+        await page.goto(running.url)
+        await page.get_by_label("Passphrase of your key").fill(PASSPHRASE)
+        await page.get_by_role("button", name="Unlock").click()
+        # The inbox reloads itself once its first sync ends: search after that, not during.
+        await page.get_by_text("Synced:").wait_for()
+        await page.get_by_label("Search").fill(searched)
+        await page.get_by_label("Search").press("Enter")
+        rows = page.get_by_role("row").filter(has_text="passport")
+        await page.get_by_role("row").filter(has_text="Another story").wait_for(state="detached")
+        assert searched not in page.url and await rows.count() == 1  # found, and only it
+        await rows.get_by_role("link").click()
+        await page.get_by_label("Tag", exact=True).fill(tag)
+        await page.get_by_role("button", name="Add tag").click()
+        await page.get_by_label("Note for the team").fill(note)
+        await page.get_by_role("button", name="Add note").click()
+        await page.get_by_text(note).wait_for()
+        await browser.close()
+    leaks = [
+        (marker, str(path.relative_to(profile)))
+        for path in profile.rglob("*")
+        if path.is_file()
+        for marker in (searched, tag, note)
+        if marker.encode() in path.read_bytes()
+    ]
+    assert leaks == []

@@ -7,6 +7,7 @@ import asyncio
 import http.client
 import json
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from staff_api.app import build_app
+from staff_api.auth import REFUSED
 from staff_api.config import Settings
 from storage.keys import PrivateKey
 from storage.report import Report, ReportId
@@ -88,6 +90,12 @@ class LiveApi:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def refusals(self) -> dict[str, int]:
+        """The refusal counts the API holds for its hourly log line (a copy)."""
+        assert self._runner is not None
+        counts: Counter[str] = self._runner.app[REFUSED]
+        return dict(counts)
 
     def raw(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes | None = None

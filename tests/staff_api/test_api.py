@@ -116,6 +116,9 @@ def test_signed_but_malformed_bodies_get_400(api: LiveApi, team: list[PrivateKey
     assert api.call(key, "POST", "/v1/events", {"id": "x"}).status == 400
     assert api.call(key, "GET", "/v1/index?since=2026-1-1").status == 400
     assert api.call(key, "GET", "/v1/index?since=yesterday").status == 400
+    deep = b"[" * 100_000 + b"]" * 100_000  # deeper than the JSON parser goes
+    answer = api.raw("POST", "/v1/fetch", api.signed_headers(key, "POST", "/v1/fetch", deep), deep)
+    assert answer.status == 400
 
 
 def test_the_process_is_off_unless_enabled(tmp_path) -> None:  # type: ignore[no-untyped-def]

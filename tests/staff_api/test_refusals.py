@@ -226,6 +226,31 @@ def test_unsigned_or_garbage_signatures_are_refused(
     _refused(api.raw("GET", path, headers))
 
 
+@settings(EXAMPLES, max_examples=10)
+@given(names=st.lists(st.from_regex(r"zq[a-z0-9-]{6,30}", fullmatch=True), min_size=10))
+def test_a_refusal_is_counted_under_a_fixed_reason_never_the_senders_text(
+    api: LiveApi, team: list[PrivateKey], names: list[str]
+) -> None:
+    # Unsigned requests that name components and parameters of the sender's choosing: each was
+    # counted under a reason quoting them, so new names grew the counts held for the hourly log
+    # line without limit (and put the sender's text in the operator's log).
+    before = api.refusals()
+    now = int(datetime.now(UTC).timestamp())
+    keyid = team[0].public.fingerprint
+    for name in names:
+        for signature_input in (
+            f'staff=("{name}");created={now};keyid="{keyid}";alg="ed25519";tag="{TAG}"',
+            f'staff=("@method");created={now};{name}="x";keyid="{keyid}";tag="{TAG}"',
+            f'staff=("@method");created="{name}";keyid="{keyid}";tag="{TAG}"',
+        ):
+            headers = {"Signature-Input": signature_input, "Signature": "staff=:" + "A" * 88 + ":"}
+            _refused(api.raw("GET", "/v1/team", headers))
+    after = api.refusals()
+    assert sum(after.values()) == sum(before.values()) + 3 * len(names)
+    assert len(set(after) - set(before)) <= 3
+    assert not any(name[:8] in reason for reason in after for name in names)
+
+
 def test_oversized_requests_are_refused_before_their_body_is_read(
     api: LiveApi, team: list[PrivateKey]
 ) -> None:

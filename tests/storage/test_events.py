@@ -129,3 +129,15 @@ def test_a_payload_with_extra_fields_is_refused(team: list[PrivateKey]) -> None:
 
     with pytest.raises(BadPayload):
         decode_event(b'{"kind":"note","time":"10:00"}', EventId.new(), ReportId.new())
+
+
+def test_json_nested_deeper_than_the_parser_goes_is_a_bad_payload() -> None:
+    # Anyone can seal bytes to a caseworker: such a payload must be "damaged", not a crash.
+    from storage.events import decode_event
+    from storage.report import decode_report
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(BadPayload):
+        decode_event(deep, EventId.new(), ReportId.new())
+    with pytest.raises(BadPayload):
+        decode_report(deep)

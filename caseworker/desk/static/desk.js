@@ -8,6 +8,37 @@
     if (event.persisted) { window.location.reload(); }
   });
 
+  // A page that shows cases watches for the desk locking (the idle lock, the Lock button in
+  // another tab) or closing: it empties itself at once instead of showing a report to whoever
+  // walks by. Asking /progress does not count as her activity, so the idle lock still comes.
+  var watched = document.body.getAttribute("data-lock-watch");
+  if (watched) {
+    // She is leaving this page already (a link, a form, the Lock button): its own navigation
+    // shows the right page, and a second one would interrupt it.
+    var leftAt = 0;
+    window.addEventListener("beforeunload", function () { leftAt = Date.now(); });
+    var hide = function () {
+      if (Date.now() - leftAt < 5000) { window.setTimeout(watch, 3000); return; }
+      document.body.textContent = "";
+      window.location.replace("/unlock");
+    };
+    var failures = 0;
+    var watch = function () {
+      fetch(watched, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.json(); })
+        .then(function (state) {
+          failures = 0;
+          if (state.phase === "unlocked") { window.setTimeout(watch, 3000); } else { hide(); }
+        })
+        .catch(function () {
+          // Twice no desk answering on loopback: it was closed (and locked on the way out).
+          failures += 1;
+          if (failures >= 2) { hide(); } else { window.setTimeout(watch, 1000); }
+        });
+    };
+    window.setTimeout(watch, 3000);
+  }
+
   // Unlocking: show the decryption's progress, then go to the inbox.
   var waiting = document.querySelector("[data-progress]");
   if (waiting) {
