@@ -26,15 +26,13 @@ from bot.limits import (
     MAX_FILE_NAME,
     MAX_FILE_TYPE,
     MIB,
-    REPORTS_PER_HOUR,
     EvidenceMemory,
     check_words_fit,
     files_fit,
-    minutes_until_next,
-    reports_within_hour,
     room_left,
     total_files_bytes,
 )
+from bot.quota import AccountQuota, DailyAllowance
 from bot.render import language_of
 from bot.sessions import Session
 from flows.catalog import N_, Translator
@@ -54,6 +52,7 @@ OVER_TOTAL = N_("report.attachment_total")
 MEMORY_FULL = N_("report.attachment_busy")
 HOURLY_LIMIT = N_("report.limit.rate")
 VAULT_FULL = N_("report.limit.full")
+DAILY_LIMIT = N_("report.limit.daily")
 WORDS_ONLY = N_("report.limit.files_full")
 NONE = N_("report.review.none")
 CHARACTERS = N_("report.review.characters")
@@ -104,12 +103,15 @@ class ReportDesk:
         translator: Translator,
         max_attachment_bytes: int,
         evidence_memory_bytes: int = 256 * MIB,
+        reports_per_day: int = 300,
     ) -> None:
         self.vault = vault
         self.book = book
         self.translator = translator
         self.max_attachment_bytes = max_attachment_bytes
         self.memory = EvidenceMemory(evidence_memory_bytes)
+        self.quota = AccountQuota()
+        self.daily = DailyAllowance(reports_per_day)
         check_words_fit(book, REPORT_FLOW, self._max_files())
         self._purged_on: date | None = None
 
@@ -136,6 +138,7 @@ class ReportDesk:
             translator=translator,
             max_attachment_bytes=settings.max_attachment_mb * MIB,
             evidence_memory_bytes=settings.evidence_memory_mb * MIB,
+            reports_per_day=settings.reports_per_day,
         )
         await desk.purge_expired()
         return desk
@@ -265,19 +268,26 @@ class ReportDesk:
 
     async def submit(self, session: Session, effect: Submit) -> None:
         """Seal and commit the draft; returns only once it is durably stored. Raises
-        :class:`ReportRefused` when a limit says no (the hourly limit, the vault's budget, the
-        disk), with what she reads."""
+        :class:`ReportRefused` when a limit says no (her account's hourly limit, everyone's
+        daily allowance, the vault's budget, the disk), with what she reads."""
         now = session.last_seen  # the store's clock, at this update
-        recent = reports_within_hour(session.reports_sent, now)
-        if len(recent) >= REPORTS_PER_HOUR:
-            incidents.note("report refused: hourly limit of one conversation")
-            minutes = minutes_until_next(recent, now)
-            raise ReportRefused(Notice(HOURLY_LIMIT, {"count": len(recent), "minutes": minutes}))
+        if self.quota.full(session.chat_id, now):
+            incidents.note("report refused: hourly limit of one account")
+            minutes = self.quota.minutes_until_next(session.chat_id, now)
+            notice = Notice(HOURLY_LIMIT, {"count": self.quota.per_hour, "minutes": minutes})
+            raise ReportRefused(notice)
+        today = self.vault.today()
+        if not self.daily.take(today):
+            incidents.note("report refused: daily allowance used up")
+            raise ReportRefused(Notice(DAILY_LIMIT))
         try:
             await self._store(session, effect)
-        except VaultFull as full:
-            raise self._refusal(session, full) from None
-        session.reports_sent = (*recent, now)
+        except BaseException as exc:  # not stored: today's allowance is not spent
+            self.daily.give_back(today)
+            if isinstance(exc, VaultFull):
+                raise self._refusal(session, exc) from None
+            raise
+        self.quota.record(session.chat_id, now)
 
     def _refusal(self, session: Session, full: VaultFull) -> ReportRefused:
         """What she reads when the vault has no room; counted for the operator's log."""
