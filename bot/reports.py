@@ -8,7 +8,6 @@ is told "received" only after the commit.
 from __future__ import annotations
 
 import html
-import io
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from aiogram.types import Message
 from bot import incidents
 from bot.config import Settings
 from bot.conversation import ReportRefused
+from bot.downloads import Downloads, TooLarge
 from bot.evidence import clean_attachment
 from bot.limits import (
     MAX_FILE_NAME,
@@ -111,6 +111,7 @@ class ReportDesk:
         self.max_attachment_bytes = max_attachment_bytes
         self.memory = EvidenceMemory(evidence_memory_bytes)
         self.quota = AccountQuota()
+        self.downloads = Downloads()
         self.daily = DailyAllowance(reports_per_day)
         check_words_fit(book, REPORT_FLOW, self._max_files())
         self._purged_on: date | None = None
@@ -144,6 +145,8 @@ class ReportDesk:
         return desk
 
     async def close(self) -> None:
+        """Close the vault and the downloads' connections."""
+        await self.downloads.close()
         await self.vault.close()
 
     async def purge_expired(self) -> int:
@@ -189,22 +192,21 @@ class ReportDesk:
         refused = self._refuses_file(session, expected)
         if refused is not None:
             return refused
-        buffer = io.BytesIO()
         self.memory.reserve(expected)
         try:
             file = await bot.get_file(evidence.file_id)
             if file.file_path is None:
                 return Notice(FAILED)
-            await bot.download_file(file.file_path, destination=buffer)
+            url = bot.session.api.file_url(bot.token, file.file_path)
+            # On the downloads' own pool: the exit and every other call never wait behind it.
+            data = await self.downloads.fetch(url, self.max_attachment_bytes)
+        except TooLarge:
+            return Notice(TOO_BIG, mb)
         except Exception as exc:  # the network or the file: she can simply send it again
             incidents.note("evidence not downloaded", exc)
             return Notice(FAILED)
         finally:
             self.memory.unreserve(expected)
-        data = buffer.getvalue()
-        del buffer
-        if len(data) > self.max_attachment_bytes:
-            return Notice(TOO_BIG, mb)
         refused = self._refuses_file(session, len(data))  # the size was only declared
         if refused is not None:
             return refused

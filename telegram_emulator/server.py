@@ -60,6 +60,10 @@ class Traffic:
             pass
 
 
+# The name fault rules use for file downloads (``/file/bot<token>/<path>``), not a Bot API method.
+DOWNLOAD = "file"
+
+
 class ApiServer:
     """The aiohttp application serving one bot token."""
 
@@ -158,6 +162,12 @@ class ApiServer:
         if request.match_info["token"] != self.token:
             return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         path = request.match_info["path"]
+        # Faults on cue for downloads too, under the name "file" (a slow download: a delay).
+        fault = self.faults.take(DOWNLOAD)
+        if fault is not None and fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        if fault is not None and (fault.drop or fault.status):
+            return _fail(request, fault)
         for stored in self.api.world.files.values():
             if stored.path == path:
                 return web.Response(body=stored.data, content_type="application/octet-stream")
