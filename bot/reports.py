@@ -18,10 +18,11 @@ from aiogram import Bot
 from aiogram.types import Message
 
 from bot import incidents
+from bot.cleaning import Cleaning
 from bot.config import Settings
 from bot.conversation import ReportRefused
 from bot.downloads import Downloads, TooLarge
-from bot.evidence import clean_attachment
+from bot.evidence import MAX_PIXELS, TooManyPixels
 from bot.limits import (
     MAX_FILE_NAME,
     MAX_FILE_TYPE,
@@ -47,6 +48,7 @@ REPORT_FLOW = "report"
 TOO_BIG = N_("report.attachment_too_big")
 FAILED = N_("report.attachment_failed")
 WRONG_KIND = N_("report.attachment_kind")
+TOO_MANY_PIXELS = N_("report.attachment_pixels")
 # Limits (bot/limits.py): what she reads when one is reached.
 OVER_TOTAL = N_("report.attachment_total")
 MEMORY_FULL = N_("report.attachment_busy")
@@ -112,6 +114,7 @@ class ReportDesk:
         self.memory = EvidenceMemory(evidence_memory_bytes)
         self.quota = AccountQuota()
         self.downloads = Downloads()
+        self.cleaning = Cleaning()
         self.daily = DailyAllowance(reports_per_day)
         check_words_fit(book, REPORT_FLOW, self._max_files())
         self._purged_on: date | None = None
@@ -147,6 +150,7 @@ class ReportDesk:
     async def close(self) -> None:
         """Close the vault and the downloads' connections."""
         await self.downloads.close()
+        self.cleaning.close()
         await self.vault.close()
 
     async def purge_expired(self) -> int:
@@ -192,33 +196,49 @@ class ReportDesk:
         refused = self._refuses_file(session, expected)
         if refused is not None:
             return refused
-        self.memory.reserve(expected)
+        held = expected
+        self.memory.reserve(held)
+        try:
+            data = await self._download(bot, evidence, mb)
+            if isinstance(data, Notice):
+                return data
+            self.memory.unreserve(held)
+            held = 0
+            refused = self._refuses_file(session, len(data))  # the size was only declared
+            if refused is not None:
+                return refused
+            held = len(data)
+            self.memory.reserve(held)  # counted while it waits its turn to be cleaned
+            attachment = Attachment(
+                kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
+            )
+            del data
+            # Cleaned before it is held: the draft never keeps the copy with her location in it.
+            cleaned = await self.cleaning.clean(attachment)
+        except TooManyPixels:
+            incidents.note("file refused: too many pixels")
+            return Notice(TOO_MANY_PIXELS, {"megapixels": MAX_PIXELS // 1_000_000})
+        finally:
+            self.memory.unreserve(held)
+        self.memory.hold(cleaned)
+        token = secrets.token_hex(4)
+        session.attach(token, cleaned)
+        return token
+
+    async def _download(self, bot: Bot, evidence: Evidence, mb: dict[str, int]) -> bytes | Notice:
+        """The file's bytes, or why she cannot have it added."""
         try:
             file = await bot.get_file(evidence.file_id)
             if file.file_path is None:
                 return Notice(FAILED)
             url = bot.session.api.file_url(bot.token, file.file_path)
             # On the downloads' own pool: the exit and every other call never wait behind it.
-            data = await self.downloads.fetch(url, self.max_attachment_bytes)
+            return await self.downloads.fetch(url, self.max_attachment_bytes)
         except TooLarge:
             return Notice(TOO_BIG, mb)
         except Exception as exc:  # the network or the file: she can simply send it again
             incidents.note("evidence not downloaded", exc)
             return Notice(FAILED)
-        finally:
-            self.memory.unreserve(expected)
-        refused = self._refuses_file(session, len(data))  # the size was only declared
-        if refused is not None:
-            return refused
-        token = secrets.token_hex(4)
-        attachment = Attachment(
-            kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
-        )
-        # Cleaned before it is held: the draft never keeps the copy with her location in it.
-        cleaned = clean_attachment(attachment)
-        self.memory.hold(cleaned)
-        session.attach(token, cleaned)
-        return token
 
     def _refuses_file(self, session: Session, size: int) -> Notice | None:
         """Why a file of ``size`` bytes cannot join her draft now: it would not fit one report
