@@ -38,7 +38,7 @@ class Downloads:
         self.timeout = timeout
         self._turns = asyncio.Semaphore(connections)
         self._session: ClientSession | None = None
-        self.waiting = 0  # downloads waiting for their turn (a figure for tests and the bench)
+        self.waiting = 0  # downloads waiting for their turn
 
     def _pool(self) -> ClientSession:
         if self._session is None or self._session.closed:
