@@ -40,9 +40,13 @@ class Downloads:
         self._session: ClientSession | None = None
         self.waiting = 0  # downloads waiting for their turn
 
-    def _pool(self) -> ClientSession:
+    def _pool(self, url: str) -> ClientSession:
         if self._session is None or self._session.closed:
-            context = ssl.create_default_context(cafile=certifi.where())
+            # Telegram's certificates checked against certifi's roots, as aiogram does; a local
+            # Bot API server over plain http needs no context (building one reads the roots).
+            context: ssl.SSLContext | bool = False
+            if url.startswith("https:"):
+                context = ssl.create_default_context(cafile=certifi.where())
             connector = TCPConnector(limit=self.connections, ssl=context)
             self._session = ClientSession(connector=connector)
         return self._session
@@ -63,7 +67,7 @@ class Downloads:
 
     async def _read(self, url: str, limit: int) -> bytes:
         timeout = ClientTimeout(total=None, sock_connect=self.timeout)
-        async with self._pool().get(url, timeout=timeout, raise_for_status=True) as response:
+        async with self._pool(url).get(url, timeout=timeout, raise_for_status=True) as response:
             if response.content_length is not None and response.content_length > limit:
                 raise TooLarge
             data = bytearray()
