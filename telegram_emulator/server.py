@@ -173,7 +173,15 @@ class ApiServer:
                 return _fail(request, fault)
             for stored in self.api.world.files.values():
                 if stored.path == path:
-                    return web.Response(body=stored.data, content_type="application/octet-stream")
+                    # Written here, not after returning, so that in flight covers the transfer.
+                    response = web.StreamResponse(
+                        headers={"Content-Type": "application/octet-stream"}
+                    )
+                    response.content_length = len(stored.data)
+                    await response.prepare(request)
+                    await response.write(stored.data)
+                    await response.write_eof()
+                    return response
             return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         finally:
             self.traffic.in_flight -= 1
