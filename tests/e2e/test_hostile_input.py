@@ -220,7 +220,9 @@ async def test_a_chat_that_floods_without_pause_keeps_a_bounded_record(harness: 
     user = await at_menu(harness)
     for i in range(MAX_RECORDED + 150):
         await user.send(f"x{i}")
-    await harness.settle()
+    # Two thousand updates, delivered one at a time to her chat's webhook queue: more than the
+    # default 5 s on a loaded two-core machine.
+    await harness.emu.settle(timeout=60)
     session = harness.app.sessions.get(user.chat.id)
     assert session is not None and len(session.message_ids) <= MAX_RECORDED
     await user.command("/exit")
