@@ -22,6 +22,13 @@ Decided per type:
 - **Everything else** (HEIC, PDF, office documents, voice messages, video, a file that does not
   parse) is kept exactly as sent and marked not cleaned: a broken file is worse evidence than a
   marked one. The evidence screen tells her so before she sends anything.
+
+No pixel is ever decoded: only headers and containers are read (Pillow would decode a whole PNG
+to look for EXIF after its picture data, so PNGs are checked chunk by chunk instead). A picture
+that declares more than :data:`MAX_PIXELS` is refused before anything else is read
+(:class:`TooManyPixels`): a few kilobytes can declare a canvas that would take gigabytes to draw,
+in the caseworker's browser if not here. The work is plain CPU on bytes; the bot runs it off its
+event loop (bot/cleaning.py).
 """
 
 from __future__ import annotations
@@ -44,14 +51,24 @@ _MIME = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": 
 _LEFT_BEHIND = ("xmp", "XML:com.adobe.xmp", "comment", "photoshop", "mp", "mpinfo")
 
 
+# The most pixels a picture may declare: above the 108-megapixel mode of today's phone cameras
+# (whose photos still fit the 20 MB a bot may download); a larger canvas is a decompression bomb.
+MAX_PIXELS = 120_000_000
+
+
 class NotCleanable(ValueError):
     """The bytes are not an image this module can clean; they are kept as sent."""
+
+
+class TooManyPixels(ValueError):
+    """The picture declares more than :data:`MAX_PIXELS` pixels: refused, not kept."""
 
 
 def clean_attachment(attachment: Attachment) -> Attachment:
     """``attachment`` with identifying metadata removed and ``cleaned`` set, or as sent.
 
     A cleaned image also gets a neutral name: a camera's file name is the moment it was taken.
+    Raises :class:`TooManyPixels` for a picture too large to be taken at all.
     """
     try:
         data, image_format = strip_metadata(attachment.data)
@@ -93,26 +110,40 @@ def _identify(data: bytes) -> tuple[str, tuple[int, int], int | None]:
         with _open(data) as image:
             image_format = str(image.format)
             size = image.size
-            try:
-                orientation = image.getexif().get(ExifTags.Base.Orientation)
-            except Exception:  # a malformed EXIF block is dropped whole anyway
-                orientation = None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            # Only a JPEG's orientation is written back; asking a PNG would decode it.
+            orientation = _orientation(image) if image_format in ("JPEG", "MPO") else None
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, past twice its warning
+        raise TooManyPixels("past Pillow's limit") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise NotCleanable("not a JPEG, PNG or WebP image") from exc
+    if size[0] * size[1] > MAX_PIXELS:
+        raise TooManyPixels(f"{size[0]} x {size[1]} pixels")
     if image_format not in _STRIPPERS:
         raise NotCleanable(f"{image_format} is not cleaned")
     upright = orientation if isinstance(orientation, int) and 2 <= orientation <= 8 else None
     return image_format, size, upright
 
 
+def _orientation(image: Image.Image) -> object:
+    try:
+        return image.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # a malformed EXIF block is dropped whole anyway
+        return None
+
+
 def _verify(stripped: bytes, size: tuple[int, int]) -> None:
     try:
         with _open(stripped) as image:
-            exif = image.getexif()
+            if image.format == "PNG":  # Pillow's getexif would decode it: read the chunks
+                exif_ok = _png_chunk_kinds(stripped) <= _PNG_KEEP
+            else:
+                exif = image.getexif()
+                exif_ok = set(exif) <= {ExifTags.Base.Orientation} and not exif.get_ifd(
+                    ExifTags.IFD.GPSInfo
+                )
             ok = (
                 image.size == size
-                and set(exif) <= {ExifTags.Base.Orientation}
-                and not exif.get_ifd(ExifTags.IFD.GPSInfo)
+                and exif_ok
                 and not any(key in image.info for key in _LEFT_BEHIND)
             )
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -212,6 +243,19 @@ _PNG_KEEP = {
     b"fcTL",
     b"fdAT",
 }
+
+
+def _png_chunk_kinds(data: bytes) -> set[bytes]:
+    """The kinds of chunk in a PNG (read up to its end, or as far as it goes)."""
+    kinds: set[bytes] = set()
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        kind = data[pos + 4 : pos + 8]
+        kinds.add(kind)
+        if kind == b"IEND":
+            break
+        pos += 12 + int.from_bytes(data[pos : pos + 4], "big")
+    return kinds
 
 
 def _strip_png(data: bytes, _orientation: int | None) -> bytes:

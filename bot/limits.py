@@ -6,16 +6,15 @@
 - **Files in memory, for everyone**: drafts hold their files in memory until sent or wiped; a cap
   on their sum (``EVIDENCE_MEMORY_MB``), downloads under way included, keeps a crowd of large
   drafts from exhausting the host (and an out-of-memory kill from breaking the exit).
-- **Reports per conversation**: a few an hour, counted in her session (memory only, like
-  everything about her). Leaving the chat forgets the count with the rest; the vault's byte
-  budget (storage/vault.py) is what bounds a flood from accounts that leave and come back.
+- **Reports**: a few an hour per account, and a daily allowance for everyone (bot/quota.py: the
+  count outlives her exit, which forgets the session); the vault's byte budget (storage/vault.py)
+  bounds what they take on disk.
 
 Every refusal is a kind notice that says what fits or what she can do instead.
 """
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Iterable
 
@@ -26,8 +25,6 @@ from storage.envelope import MAX_PADDED
 from storage.report import base64_length
 
 MIB = 1024 * 1024
-REPORTS_PER_HOUR = 3
-HOUR = 3600.0
 # Room in the padded payload kept for everything but the files' base64: her answers and the
 # files' names and types (each bound below), with a wide margin. Checked against the flows at start.
 WORDS_RESERVE = 256 * 1024
@@ -85,16 +82,6 @@ def check_words_fit(book: Book, flow: str, max_files: int) -> None:
         raise ValueError(
             f"the {flow} flow's answers may take {needed} bytes; WORDS_RESERVE is {WORDS_RESERVE}"
         )
-
-
-def reports_within_hour(sent: tuple[float, ...], now: float) -> tuple[float, ...]:
-    """The times of her reports sent within the last hour."""
-    return tuple(t for t in sent if now - t < HOUR)
-
-
-def minutes_until_next(recent: tuple[float, ...], now: float) -> int:
-    """Whole minutes until one more report fits the hourly limit (at least one)."""
-    return max(1, math.ceil((min(recent) + HOUR - now) / 60))
 
 
 class EvidenceMemory:

@@ -8,7 +8,6 @@ is told "received" only after the commit.
 from __future__ import annotations
 
 import html
-import io
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -19,22 +18,22 @@ from aiogram import Bot
 from aiogram.types import Message
 
 from bot import incidents
+from bot.cleaning import Cleaning
 from bot.config import Settings
 from bot.conversation import ReportRefused
-from bot.evidence import clean_attachment
+from bot.downloads import Downloads, TooLarge
+from bot.evidence import MAX_PIXELS, TooManyPixels
 from bot.limits import (
     MAX_FILE_NAME,
     MAX_FILE_TYPE,
     MIB,
-    REPORTS_PER_HOUR,
     EvidenceMemory,
     check_words_fit,
     files_fit,
-    minutes_until_next,
-    reports_within_hour,
     room_left,
     total_files_bytes,
 )
+from bot.quota import AccountQuota, DailyAllowance
 from bot.render import language_of
 from bot.sessions import Session
 from flows.catalog import N_, Translator
@@ -49,11 +48,13 @@ REPORT_FLOW = "report"
 TOO_BIG = N_("report.attachment_too_big")
 FAILED = N_("report.attachment_failed")
 WRONG_KIND = N_("report.attachment_kind")
+TOO_MANY_PIXELS = N_("report.attachment_pixels")
 # Limits (bot/limits.py): what she reads when one is reached.
 OVER_TOTAL = N_("report.attachment_total")
 MEMORY_FULL = N_("report.attachment_busy")
 HOURLY_LIMIT = N_("report.limit.rate")
 VAULT_FULL = N_("report.limit.full")
+DAILY_LIMIT = N_("report.limit.daily")
 WORDS_ONLY = N_("report.limit.files_full")
 NONE = N_("report.review.none")
 CHARACTERS = N_("report.review.characters")
@@ -104,12 +105,17 @@ class ReportDesk:
         translator: Translator,
         max_attachment_bytes: int,
         evidence_memory_bytes: int = 256 * MIB,
+        reports_per_day: int = 300,
     ) -> None:
         self.vault = vault
         self.book = book
         self.translator = translator
         self.max_attachment_bytes = max_attachment_bytes
         self.memory = EvidenceMemory(evidence_memory_bytes)
+        self.quota = AccountQuota()
+        self.downloads = Downloads()
+        self.cleaning = Cleaning()
+        self.daily = DailyAllowance(reports_per_day)
         check_words_fit(book, REPORT_FLOW, self._max_files())
         self._purged_on: date | None = None
 
@@ -136,11 +142,15 @@ class ReportDesk:
             translator=translator,
             max_attachment_bytes=settings.max_attachment_mb * MIB,
             evidence_memory_bytes=settings.evidence_memory_mb * MIB,
+            reports_per_day=settings.reports_per_day,
         )
         await desk.purge_expired()
         return desk
 
     async def close(self) -> None:
+        """Close the vault and the downloads' connections."""
+        await self.downloads.close()
+        self.cleaning.close()
         await self.vault.close()
 
     async def purge_expired(self) -> int:
@@ -186,34 +196,49 @@ class ReportDesk:
         refused = self._refuses_file(session, expected)
         if refused is not None:
             return refused
-        buffer = io.BytesIO()
-        self.memory.reserve(expected)
+        held = expected
+        self.memory.reserve(held)
+        try:
+            data = await self._download(bot, evidence, mb)
+            if isinstance(data, Notice):
+                return data
+            self.memory.unreserve(held)
+            held = 0
+            refused = self._refuses_file(session, len(data))  # the size was only declared
+            if refused is not None:
+                return refused
+            held = len(data)
+            self.memory.reserve(held)  # counted while it waits its turn to be cleaned
+            attachment = Attachment(
+                kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
+            )
+            del data
+            # Cleaned before it is held: the draft never keeps the copy with her location in it.
+            cleaned = await self.cleaning.clean(attachment)
+        except TooManyPixels:
+            incidents.note("file refused: too many pixels")
+            return Notice(TOO_MANY_PIXELS, {"megapixels": MAX_PIXELS // 1_000_000})
+        finally:
+            self.memory.unreserve(held)
+        self.memory.hold(cleaned)
+        token = secrets.token_hex(4)
+        session.attach(token, cleaned)
+        return token
+
+    async def _download(self, bot: Bot, evidence: Evidence, mb: dict[str, int]) -> bytes | Notice:
+        """The file's bytes, or why she cannot have it added."""
         try:
             file = await bot.get_file(evidence.file_id)
             if file.file_path is None:
                 return Notice(FAILED)
-            await bot.download_file(file.file_path, destination=buffer)
+            url = bot.session.api.file_url(bot.token, file.file_path)
+            # On the downloads' own pool: the exit and every other call never wait behind it.
+            return await self.downloads.fetch(url, self.max_attachment_bytes)
+        except TooLarge:
+            return Notice(TOO_BIG, mb)
         except Exception as exc:  # the network or the file: she can simply send it again
             incidents.note("evidence not downloaded", exc)
             return Notice(FAILED)
-        finally:
-            self.memory.unreserve(expected)
-        data = buffer.getvalue()
-        del buffer
-        if len(data) > self.max_attachment_bytes:
-            return Notice(TOO_BIG, mb)
-        refused = self._refuses_file(session, len(data))  # the size was only declared
-        if refused is not None:
-            return refused
-        token = secrets.token_hex(4)
-        attachment = Attachment(
-            kind=evidence.kind, mime=evidence.mime, name=evidence.name, data=data
-        )
-        # Cleaned before it is held: the draft never keeps the copy with her location in it.
-        cleaned = clean_attachment(attachment)
-        self.memory.hold(cleaned)
-        session.attach(token, cleaned)
-        return token
 
     def _refuses_file(self, session: Session, size: int) -> Notice | None:
         """Why a file of ``size`` bytes cannot join her draft now: it would not fit one report
@@ -265,19 +290,26 @@ class ReportDesk:
 
     async def submit(self, session: Session, effect: Submit) -> None:
         """Seal and commit the draft; returns only once it is durably stored. Raises
-        :class:`ReportRefused` when a limit says no (the hourly limit, the vault's budget, the
-        disk), with what she reads."""
+        :class:`ReportRefused` when a limit says no (her account's hourly limit, everyone's
+        daily allowance, the vault's budget, the disk), with what she reads."""
         now = session.last_seen  # the store's clock, at this update
-        recent = reports_within_hour(session.reports_sent, now)
-        if len(recent) >= REPORTS_PER_HOUR:
-            incidents.note("report refused: hourly limit of one conversation")
-            minutes = minutes_until_next(recent, now)
-            raise ReportRefused(Notice(HOURLY_LIMIT, {"count": len(recent), "minutes": minutes}))
+        if self.quota.full(session.chat_id, now):
+            incidents.note("report refused: hourly limit of one account")
+            minutes = self.quota.minutes_until_next(session.chat_id, now)
+            notice = Notice(HOURLY_LIMIT, {"count": self.quota.per_hour, "minutes": minutes})
+            raise ReportRefused(notice)
+        today = self.vault.today()
+        if not self.daily.take(today):
+            incidents.note("report refused: daily allowance used up")
+            raise ReportRefused(Notice(DAILY_LIMIT))
         try:
             await self._store(session, effect)
-        except VaultFull as full:
-            raise self._refusal(session, full) from None
-        session.reports_sent = (*recent, now)
+        except BaseException as exc:  # not stored: today's allowance is not spent
+            self.daily.give_back(today)
+            if isinstance(exc, VaultFull):
+                raise self._refusal(session, exc) from None
+            raise
+        self.quota.record(session.chat_id, now)
 
     def _refusal(self, session: Session, full: VaultFull) -> ReportRefused:
         """What she reads when the vault has no room; counted for the operator's log."""

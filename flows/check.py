@@ -1,9 +1,11 @@
 """The content checker behind ``python -m flows check``.
 
 Finds what would hurt a user: a button leading nowhere, a screen nobody can reach or leave, a
-screen without the quick exit, a text Telegram would refuse, a title or second line that gives the
-topic away in a notification or the chat list (``flows/discretion.py``), a sentence too long to
-follow, a screen too long to read in a hurry, or a translation that is missing, empty or fuzzy.
+screen without the quick exit or with a second door beside it (a button carrying the exit's
+glyph or word), a text Telegram would refuse, a title or second line that gives the topic away
+in a notification or the chat list (both word lists: ``flows/discretion.py``), a sentence too
+long to follow, a screen too long to read in a hurry, or a translation that is missing, empty or
+fuzzy.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from pathlib import Path
 
 from flows.catalog import LOCALES_DIR, MALFORMED, placeholders, read_catalog
 from flows.directory import directory_problems
+from flows.discretion import DOOR, looks_like_exit, revealing_words
 from flows.discretion import REVEALING as REVEALING  # re-exported: the word lists live there
-from flows.discretion import revealing_words
-from flows.engine import NAV_LABELS, State, keys
+from flows.engine import NAV_LABELS, Key, State, keys
 from flows.loader import CONTENT_DIR, HOME, LANGUAGE, Book, FlowErrors, load_book, screen_targets
 from flows.markup import MarkupError, visible_text
 from flows.messages import ROOT, desk_only, used_msgids
@@ -53,6 +55,7 @@ def check(content: Path = CONTENT_DIR, locales: Path = LOCALES_DIR, root: Path =
         return [str(e) for e in exc.errors]
     problems = list(_structure(book))
     problems += _translations(book, locales, root)
+    problems += _doors(book, locales)
     problems += directory_problems()  # the operator's DIRECTORY_FILE, else the shipped example
     return problems
 
@@ -122,6 +125,45 @@ def _structure(book: Book) -> Iterator[str]:
         for row, count in rows.items():
             if count > MAX_ROW:
                 yield f"{where}: row {row + 1} has {count} buttons, Telegram allows {MAX_ROW}"
+
+
+def _is_exit(key: Key) -> bool:
+    return (key.kind == "nav" and key.value == Nav.EXIT) or key.action is Action.EXIT
+
+
+def _doors(book: Book, locales: Path) -> list[str]:
+    """One door per screen, in every language: the quick exit carries the door or an exit word,
+    and no other button does (a hurried hand taps the first door it sees)."""
+    problems: dict[str, None] = {}  # ordered, and one line for a label shared by many screens
+    for lang in LANGUAGES:
+        try:
+            catalog = read_catalog(lang, locales)
+        except OSError:
+            continue  # reported by _translations
+        shown: dict[str, str] = {}
+        for entry in catalog:
+            if entry.id and isinstance(entry.string, str) and entry.string.strip():
+                shown[str(entry.id)] = entry.string
+        for ref in book.screens:
+            screen_keys = keys(book, State(locale=lang, screen=ref))
+            exits = [k for k in screen_keys if _is_exit(k)]
+            if len(exits) > 1:
+                problems[f"{_where(book, ref)}: {len(exits)} quick exits, keep one"] = None
+            for key in screen_keys:
+                label = shown.get(key.label)
+                if label is None:
+                    continue  # missing or empty: reported by _translations
+                if _is_exit(key) and not looks_like_exit(lang, label):
+                    problems[
+                        f"locales/{lang}: the quick exit's label '{key.label}' ({label!r}) "
+                        f"carries neither {DOOR} nor an exit word"
+                    ] = None
+                elif not _is_exit(key) and looks_like_exit(lang, label):
+                    problems[
+                        f"{_where(book, ref)}: [{lang}] button '{key.label}' ({label!r}) looks "
+                        f"like the quick exit ({DOOR} or an exit word): a second door"
+                    ] = None
+    return list(problems)
 
 
 def _screen_msgids(book: Book) -> tuple[set[str], set[str]]:

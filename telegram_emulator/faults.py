@@ -8,11 +8,12 @@ Usage::
     emu.faults.add("sendMessage", drop=True, after=True)    # message sent, response lost
     emu.faults.outage(seconds=2.0)                          # getUpdates fails for 2 s
     emu.faults.outage(calls=3)                              # ... or for the next 3 calls
+    emu.faults.add("file", delay=5.0, times=None)           # every file download takes 5 s
 
 Rules are checked in the order they were added; the first live rule whose method matches (names are
-case-insensitive; ``method=None`` matches every method) is consumed. A rule lives for ``times``
-calls, or until ``seconds`` have passed, or both (whichever ends first); ``times=None`` and no
-``seconds`` means until :meth:`FaultPlan.clear`.
+case-insensitive; ``method=None`` matches every method; ``"file"`` names file downloads) is
+consumed. A rule lives for ``times`` calls, or until ``seconds`` have passed, or both (whichever
+ends first); ``times=None`` and no ``seconds`` means until :meth:`FaultPlan.clear`.
 
 What a rule does, in this order: wait ``delay`` seconds; then, if ``after`` is false, fail without
 running the method (error ``status`` or a dropped connection); if ``after`` is true, run the method

@@ -60,6 +60,10 @@ class Traffic:
             pass
 
 
+# The name fault rules use for file downloads (``/file/bot<token>/<path>``), not a Bot API method.
+DOWNLOAD = "file"
+
+
 class ApiServer:
     """The aiohttp application serving one bot token."""
 
@@ -158,10 +162,30 @@ class ApiServer:
         if request.match_info["token"] != self.token:
             return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         path = request.match_info["path"]
-        for stored in self.api.world.files.values():
-            if stored.path == path:
-                return web.Response(body=stored.data, content_type="application/octet-stream")
-        return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        self.traffic.in_flight += 1  # a download under way is work settle waits for
+        self.traffic.touch()
+        try:
+            # Faults on cue for downloads too, under the name "file" (a slow download: a delay).
+            fault = self.faults.take(DOWNLOAD)
+            if fault is not None and fault.delay > 0:
+                await asyncio.sleep(fault.delay)
+            if fault is not None and (fault.drop or fault.status):
+                return _fail(request, fault)
+            for stored in self.api.world.files.values():
+                if stored.path == path:
+                    # Written here, not after returning, so that in flight covers the transfer.
+                    response = web.StreamResponse(
+                        headers={"Content-Type": "application/octet-stream"}
+                    )
+                    response.content_length = len(stored.data)
+                    await response.prepare(request)
+                    await response.write(stored.data)
+                    await response.write_eof()
+                    return response
+            return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        finally:
+            self.traffic.in_flight -= 1
+            self.traffic.touch()
 
 
 async def _read_params(request: web.Request) -> dict[str, Any]:

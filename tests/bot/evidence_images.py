@@ -82,3 +82,39 @@ def metadata(data: bytes) -> tuple[dict[int, object], dict[int, object], dict[st
         exif = image.getexif()
         info = {str(key): value for key, value in image.info.items()}
         return dict(exif), dict(exif.get_ifd(ExifTags.IFD.GPSInfo)), info
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` pixels, with almost no picture data:
+    the shape of a decompression bomb (whatever reads its pixels pays for the declared size)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )
+
+
+def large_blank_png(side: int = 9000) -> bytes:
+    """A real PNG of ``side`` x ``side`` pixels (81 megapixels by default) in under 100 kB."""
+    buffer = io.BytesIO()
+    Image.new("L", (side, side)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def large_noisy_jpeg(width: int = 3000, height: int = 2500) -> bytes:
+    """A photo-sized JPEG of noise (about 9 MB): the most scan data a camera could write."""
+    import os
+
+    buffer = io.BytesIO()
+    noise = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    noise.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PIL import ExifTags
 
-from bot.evidence import NotCleanable, clean_attachment, strip_metadata
+from bot.evidence import NotCleanable, TooManyPixels, clean_attachment, strip_metadata
 from storage import Attachment
 from tests.bot.evidence_images import (
     OWNER,
     jpeg_with_gps,
+    large_blank_png,
     metadata,
     pixels,
+    png_declaring,
     png_with_text,
     webp_with_exif,
 )
@@ -98,3 +102,23 @@ def test_a_multi_picture_file_keeps_only_its_first_picture() -> None:
     _, gps, info = metadata(data)
     assert gps == {} and "mp" not in info
     assert len(data) < len(original) and pixels(data) == pixels(original)
+
+
+def test_a_picture_declaring_too_many_pixels_is_refused_before_anything_is_decoded() -> None:
+    """A few hundred bytes can declare a canvas that takes gigabytes to draw: it is refused by
+    its header, whether under Pillow's own bomb limit or past it."""
+    for side in (11_000, 20_000):  # 121 MP: only ours; 400 MP: Pillow's too
+        bomb = png_declaring(side, side)
+        assert len(bomb) < 200
+        with pytest.raises(TooManyPixels):
+            clean_attachment(Attachment(kind="document", mime="image/png", name="x.png", data=bomb))
+
+
+def test_a_large_png_is_cleaned_without_drawing_its_pixels() -> None:
+    """An 81-megapixel PNG: Pillow would decode it (twice) only to look for EXIF after its
+    picture data; its chunks are read instead, so cleaning costs what reading the file costs."""
+    data = large_blank_png()
+    started = time.process_time()
+    cleaned = clean_attachment(Attachment(kind="document", mime="image/png", name="x", data=data))
+    assert cleaned.cleaned and cleaned.data == data  # nothing to strip: a blank canvas
+    assert time.process_time() - started < 0.2  # decoding it took 0.8 s of CPU

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from flows.discretion import looks_like_exit
 from storage import VaultReader
 from tests.e2e.conftest import Harness, bot_texts, open_menu, running_bot, tap
 from tests.e2e.test_report import file_a_report
@@ -74,3 +75,32 @@ async def test_the_sweeper_purges_expired_reports(reporting: Harness) -> None:
     desk.vault._clock = lambda: later  # 91 days pass
     await reporting.app.sweep()
     assert VaultReader(db).list_rows() == []
+
+
+DANGER = {
+    "en": "🆘 I'm in danger now",
+    "ru": "🆘 Мне опасно сейчас",
+    "kk": "🆘 Қазір қауіп төніп тұр",
+}
+PHONE_SAFETY = {
+    "en": "📱 Phone and chat safety",
+    "ru": "📱 Телефон и переписка",
+    "kk": "📱 Телефон және хат алмасу",
+}
+EXIT = {"en": "🚪 Exit", "ru": "🚪 Выйти", "kk": "🚪 Шығу"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+async def test_the_danger_and_phone_safety_screens_show_one_door(
+    harness: Harness, lang: str
+) -> None:
+    """Issue 10: these screens showed "🚪 What the exit erases" beside "🚪 Exit", and a woman in
+    a hurry taps the first door she sees. Now the exit is the only button with the door or an
+    exit word, and the one beside it reads as information."""
+    user = await open_menu(harness, lang)
+    for screen in (DANGER, PHONE_SAFETY):
+        await tap(harness, user, screen[lang])
+        doors = [label for label in user.buttons if looks_like_exit(lang, label)]
+        assert doors == [EXIT[lang]], user.buttons
+        assert any(label.startswith("ℹ️") for label in user.buttons), user.buttons
+        await tap(harness, user, "⬅️ " + {"en": "Back", "ru": "Назад", "kk": "Артқа"}[lang])

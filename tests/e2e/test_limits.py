@@ -4,6 +4,7 @@ answers her kindly and says what fits or what she can do instead."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -135,7 +136,79 @@ async def test_one_conversation_sends_three_reports_an_hour_then_is_told_when(
     limited.clock.advance(57 * 60)
     await tap(limited, same, "✅ Send")
     assert bot_texts(same)[-1].startswith("Thank you")
-    assert incidents.report()["report refused: hourly limit of one conversation"] == 1
+    assert incidents.report()["report refused: hourly limit of one account"] == 1
+
+
+async def report_from_the_start(harness: Harness, user: SimUser, words: str) -> str:
+    """The same account, from /start (after an exit: a new conversation), sends her words; what
+    the bot answers her."""
+    await user.command("/start")
+    await harness.settle()
+    await tap(harness, user, "✓ English")
+    for label in ("📝 Tell us what happened", "I understand, continue", "Yes, I'm safe now"):
+        await tap(harness, user, label)
+    await tap(harness, user, "Next ➡️")
+    for _ in range(4):
+        await tap(harness, user, "Prefer not to say")
+    await user.send(words)
+    await harness.settle()
+    await tap(harness, user, "Next ➡️")
+    await finish_and_send(harness, user)
+    return bot_texts(user)[-1]
+
+
+@pytest.mark.parametrize("limited", [{}], indirect=True)
+async def test_exiting_between_reports_does_not_reset_the_hourly_limit(limited: Harness) -> None:
+    """The hourly count lived in her session, which the exit forgets: one account sent without
+    end by exiting between reports. Now it is kept per account, apart from the session."""
+    incidents.report()
+    same = limited.user(language_code="en")
+    for n in range(3):
+        assert (await report_from_the_start(limited, same, f"words {n}")).startswith("Thank you")
+        await same.command("/exit")
+        await limited.settle()
+        limited.clock.advance(60)
+    told = await report_from_the_start(limited, same, "words 3")
+    assert told.startswith("Sorry, this one can't go yet.")
+    assert "You can send 3 reports an hour; the next can go in about 57 min" in told
+    assert "111" in told and "112" in told
+    assert len(VaultReader(limited.app.settings.vault_path).list_rows()) == 3
+    assert incidents.report()["report refused: hourly limit of one account"] == 1
+    # Another account is not held back by hers.
+    await send_short_report(limited, "someone else's words")
+    assert len(VaultReader(limited.app.settings.vault_path).list_rows()) == 4
+
+
+@pytest.mark.parametrize("limited", [{"reports_per_day": 2}], indirect=True)
+async def test_the_daily_allowance_refuses_kindly_then_the_next_day_takes_reports(
+    limited: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many accounts, each within its hourly limit, could still fill the vault in a day: past
+    the day's allowance every report is refused kindly, with 111 and 112, and counted."""
+    incidents.report()
+    vault = limited.app.settings.vault_path
+    for n in range(2):
+        await send_short_report(limited, f"words {n}")
+    late = await skip_to_story(limited)
+    await late.send("my words")
+    await limited.settle()
+    await tap(limited, late, "Next ➡️")
+    await finish_and_send(limited, late)
+    told = bot_texts(late)[-1]
+    assert told.startswith("Sorry, this can't be sent today.")
+    assert "111" in told and "112" in told and "try again" not in told
+    assert len(VaultReader(vault).list_rows()) == 2
+    caplog.clear()
+    assert incidents.report()["report refused: daily allowance used up"] == 1
+    assert "report refused: daily allowance used up ×1" in caplog.text
+    # The next day, her draft (still in her chat) goes.
+    desk = limited.app.desk
+    assert desk is not None
+    tomorrow = desk.vault.today() + datetime.timedelta(days=1)
+    desk.vault._clock = lambda: tomorrow
+    await tap(limited, late, "✅ Send")
+    assert bot_texts(late)[-1].startswith("Thank you")
+    assert len(VaultReader(vault).list_rows()) == 3
 
 
 class Flood(NamedTuple):

@@ -267,3 +267,64 @@ def test_an_unused_desk_msgid_is_reported(tmp_path: Path) -> None:
     _desk(tmp_path, "<p>nothing</p>", "")
     write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "desk.gone": "Old"})
     assert any("'desk.gone' is used by no flow and no code" in p for p in run(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"),
+    [
+        ("en", "🚪 What the exit erases"),  # the door of issue 10, beside the real one
+        ("en", "If you decide to leave"),
+        ("en", "A room with a way out"),
+        ("ru", "🚪 Что стирает выход"),
+        ("ru", "Если решите уйти"),
+        ("ru", "Комната с выходом"),
+        ("kk", "Шығу нені өшіреді"),
+        ("kk", "Кетуді шешсеңіз"),
+        ("kk", "🚪 Басқа бет"),
+    ],
+)
+def test_a_second_door_on_a_screen_is_found_in_each_language(
+    tmp_path: Path, lang: str, label: str
+) -> None:
+    """A flow whose menu has a button that looks like the quick exit (its glyph or its word)
+    beside the exit itself: the checker fails, naming the screen, the language and the label."""
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.menu.go": label}, only=lang)
+    problems = [p for p in run(tmp_path) if "second door" in p]
+    assert len(problems) == 1, problems
+    assert f"screen 'menu': [{lang}] button 'main.menu.go' ({label!r})" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"),
+    [
+        ("en", "ℹ️ What gets deleted, and what stays"),
+        ("en", "🚶‍♀️ If you decide to live apart"),
+        ("ru", "Выходные и праздники"),  # a day off is not a way out
+        ("ru", "ℹ️ Что удаляется, а что остаётся"),
+        ("kk", "Шығыс Қазақстан облысы"),  # the east is not an exit
+        ("kk", "ℹ️ Не өшіріледі, не қалады"),
+    ],
+)
+def test_neutral_labels_and_lookalikes_are_not_doors(tmp_path: Path, lang: str, label: str) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "main.menu.go": label}, only=lang)
+    assert [p for p in run(tmp_path) if "door" in p] == []
+
+
+def test_the_quick_exit_itself_must_carry_the_door_or_the_word(tmp_path: Path) -> None:
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "nav.exit": "🚪 Exit"})
+    assert [p for p in run(tmp_path) if "carries neither" in p] == []
+    write(tmp_path, MENU.replace("{extra}", ""), {**OK_TEXTS, "nav.exit": "🏠 Away"}, only="en")
+    problems = [p for p in run(tmp_path) if "carries neither" in p and "locales/en" in p]
+    assert problems == [
+        "locales/en: the quick exit's label 'nav.exit' ('🏠 Away') carries neither 🚪 nor an "
+        "exit word"
+    ]
+
+
+def test_two_quick_exits_on_one_screen_are_found(tmp_path: Path) -> None:
+    book = MENU.replace("{extra}", "").replace(
+        "buttons: [{label: main.menu.go, go: page}]",
+        "buttons: [{label: main.menu.go, go: page}, {label: main.menu.out, action: exit}]",
+    )
+    write(tmp_path, book, {**OK_TEXTS, "main.menu.out": "🚪 Out"})
+    assert any("screen 'menu': 2 quick exits, keep one" in p for p in run(tmp_path))
