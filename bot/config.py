@@ -46,6 +46,12 @@ class Settings:
     flood_seconds: float = 10.0
     # After a wipe leave one neutral line ("goodbye") or nothing ("none").
     exit_message: str = "goodbye"
+    # Every wipe's deleteMessages calls together, per second (bot.pacing), under Telegram's limits.
+    wipe_calls_per_second: float = 20.0
+    # A wipe still unconfirmed after this long shows her the note (and keeps trying).
+    wipe_note_seconds: float = 60.0
+    # How long a graceful stop waits for unconfirmed wipes (inside the service's stop timeout).
+    shutdown_wipe_seconds: float = 120.0
     report_recipients: str = ""
     # The operator's named opt-in to hybrid and X25519 recipient keys side by side (which costs
     # every report its post-quantum protection): refused otherwise.
@@ -216,6 +222,9 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         flood_updates=int(_number(merged, "FLOOD_UPDATES", 40, 31, 10_000)),
         flood_seconds=_number(merged, "FLOOD_SECONDS", 10, 1, 3600),
         exit_message=exit_message,
+        wipe_calls_per_second=_number(merged, "WIPE_CALLS_PER_SECOND", 20, 1, 30),
+        wipe_note_seconds=_number(merged, "WIPE_NOTE_SECONDS", 60, 1, 3600),
+        shutdown_wipe_seconds=_number(merged, "SHUTDOWN_WIPE_SECONDS", 120, 0, 270),
         report_recipients=merged.get("REPORT_RECIPIENTS", "").strip(),
         allow_mixed_recipient_keys=_yes_no(merged, "ALLOW_MIXED_RECIPIENT_KEYS"),
         vault_path=Path(merged.get("VAULT_PATH") or DEFAULT_VAULT),

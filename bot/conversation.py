@@ -19,9 +19,9 @@ from bot import incidents
 from bot.api_session import EditScreen
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
-from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
+from bot.sessions import Session, SessionStore, new_nonce
 from bot.tally import EXIT, IDLE, SHUTDOWN, Tally
-from bot.wipe import delete_all, forget_updates, maybe_delivered
+from bot.wipe import Span, Wiper, forget_updates
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Media, Notice, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
@@ -30,6 +30,8 @@ from flows.schema import Question
 log = logging.getLogger(__name__)
 
 GOODBYE = N_("common.goodbye")
+# What she reads when her chat could not be wiped: Telegram's own "Delete chat" can.
+WIPE_INCOMPLETE = N_("common.wipe_incomplete")
 SUBMIT_FAILED = N_("common.submit_failed")
 ORGANISATION = N_("common.organisation_default")
 # Conversations wiped at once by a sweep or a shutdown: enough to finish quickly, few enough not
@@ -69,8 +71,10 @@ class Conversation:
         providers: Mapping[str, Provider] | None = None,
         params: Mapping[str, str] | None = None,
         tally: Tally | None = None,
+        wiper: Wiper | None = None,
     ) -> None:
         self.book = book
+        self.wiper = wiper
         self.tally = tally or Tally()
         self.translator = translator
         self.sessions = sessions
@@ -197,41 +201,61 @@ class Conversation:
             chat_id=session.chat_id, text=notice_text(self.translator, session, notice)
         )
 
-    async def quick_exit(self, bot: Bot, session: Session) -> None:
-        """Delete the whole conversation, forget the session, maybe leave one neutral line."""
-        self.sessions.drop(session)
-        # Nothing but the exit request itself (a repeated exit): leave no line behind either.
-        leave_line = self.settings.exit_message == "goodbye" and len(session.message_ids) > 1
-        await self.wipe(bot, session, EXIT)
-        if leave_line:
-            token = UNRECORDED.set(True)
-            try:
-                await bot.send_message(
-                    chat_id=session.chat_id,
-                    text=self.translator.text(language_of(session), GOODBYE),
-                )
-            except TelegramAPIError as exc:
-                incidents.note("goodbye line not sent", exc)
-            finally:
-                UNRECORDED.reset(token)
+    async def quick_exit(self, bot: Bot, session: Session, *, anchor: int = 0) -> None:
+        """Delete the whole conversation, forget the session, maybe leave one neutral line.
 
-    async def wipe(self, bot: Bot, session: Session, reason: str) -> None:
+        ``anchor``: the first id of the conversation, as the tapped exit button carries it. Older
+        than anything the session knows, it means the bot restarted meanwhile: everything of her
+        chat from there to its newest message is deleted (bot.wipe's spans).
+        """
+        self.sessions.drop(session)
+        spans: list[Span] = []
+        if anchor and (not session.anchor or anchor < session.anchor):
+            spans.append((anchor, None))
+        # Nothing but the exit request itself (a repeated exit): no line, and no hurry either.
+        first = len(session.message_ids) > 1 or bool(spans) or bool(session.gaps)
+        goodbye = None
+        if self.settings.exit_message == "goodbye" and first:
+            goodbye = self.translator.text(language_of(session), GOODBYE)
+        await self.wipe(bot, session, EXIT, spans=spans, urgent=first, goodbye=goodbye)
+
+    async def wipe(
+        self,
+        bot: Bot,
+        session: Session,
+        reason: str,
+        *,
+        spans: Sequence[Span] = (),
+        urgent: bool = False,
+        goodbye: str | None = None,
+    ) -> None:
         """Delete every recorded message and drop the draft. Never raises.
 
+        The wipe goes on in the background until confirmed (bot.wipe); ``goodbye`` comes after.
         ``reason`` (bot.tally: exit, idle, shutdown, ...) is counted, nothing else about it.
         """
         self.tally.wiped(reason)
-        ids = [*session.message_ids, *maybe_delivered(session.lost_after)]
+        ids = list(session.message_ids)
+        spans = [*session.spans(), *spans]
+        note = self.translator.text(language_of(session), WIPE_INCOMPLETE)
         session.message_ids.clear()
-        session.lost_after = ()
+        session.gaps = ()
         session.drop_attachments()
         session.state = replace(session.state, answers={})
         session.live_message_id = None
         forget_updates()
         try:
-            await delete_all(bot, session.chat_id, ids)
+            await self.wiper_for(bot).wipe(
+                session.chat_id, ids, spans, urgent=urgent, goodbye=goodbye, note=note
+            )
         except Exception as exc:  # a wipe must finish quietly whatever happens
             incidents.note("wipe failed unexpectedly", exc)
+
+    def wiper_for(self, bot: Bot) -> Wiper:
+        """The bot's one wiper (made on first use when none was given)."""
+        if self.wiper is None:
+            self.wiper = Wiper(bot)
+        return self.wiper
 
     async def wipe_idle(self, bot: Bot) -> int:
         """Wipe and forget every conversation quiet for longer than the idle time."""

@@ -31,6 +31,8 @@ from storage import Attachment
 
 Clock = Callable[[], float]
 
+# Sends without an answer remembered per conversation (each a span for the wipe).
+MAX_GAPS = 50
 _NO_ATTACHMENTS: Mapping[str, Attachment] = MappingProxyType({})
 # A parked session starts with its last_seen, so the idle sweep reads it without unpacking.
 _LAST_SEEN = struct.Struct("<d")
@@ -52,9 +54,13 @@ class Session:
     preselect: str | None = None
     # Every message of the conversation, both sides, in the order seen: what the wipe deletes.
     message_ids: list[int] = field(default_factory=list)
-    # The last known id before each send that failed without an answer: it may have been
-    # delivered all the same (see bot.wipe.maybe_delivered). Rare, and bounded: a tuple.
-    lost_after: tuple[int, ...] = ()
+    # The first id of the conversation: carried by its exit buttons, so a tap after a restart
+    # knows where her chat's wipe starts (bot.render.exit_data). 0 until a message is seen.
+    anchor: int = 0
+    # Where a send that failed without an answer may have been delivered all the same: between
+    # the newest id known when it was sent and the id of the bot's next message in her chat
+    # (0 until then). The wipe deletes that span (bot.wipe). Rare, and bounded: a tuple.
+    gaps: tuple[tuple[int, int], ...] = ()
     # The message showing the current screen, edited in place where that reads naturally.
     live_message_id: int | None = None
     nonce: str = field(default_factory=new_nonce)
@@ -93,7 +99,8 @@ class Session:
             state.return_to,
             self.preselect,
             self.message_ids,
-            self.lost_after,
+            self.anchor,
+            self.gaps,
             self.live_message_id,
             self.nonce,
             self.previous_nonce,
@@ -115,7 +122,8 @@ class Session:
             return_to,
             preselect,
             message_ids,
-            lost_after,
+            anchor,
+            gaps,
             live_message_id,
             nonce,
             previous_nonce,
@@ -132,7 +140,8 @@ class Session:
             state=state,
             preselect=preselect,
             message_ids=message_ids,
-            lost_after=lost_after,
+            anchor=anchor,
+            gaps=gaps,
             live_message_id=live_message_id,
             nonce=nonce,
             previous_nonce=previous_nonce,
@@ -205,6 +214,26 @@ class Session:
     def record(self, message_id: int) -> None:
         """Remember a message of this conversation so the wipe can delete it."""
         self.message_ids.append(message_id)
+        if not self.anchor or message_id < self.anchor:
+            self.anchor = message_id
+
+    def newest_known(self) -> int:
+        """The newest id of her chat the bot knows (the anchor when it knows no other)."""
+        return max(self.message_ids, default=self.anchor)
+
+    def lost_after(self, newest: int) -> None:
+        """A send got no answer: it may have been delivered with an id above ``newest``."""
+        if len(self.gaps) < MAX_GAPS:
+            self.gaps += ((newest, 0),)
+
+    def bot_sent(self, message_id: int) -> None:
+        """The bot's own new message: newer than any lost before it, so it closes their gaps."""
+        if any(last == 0 for _, last in self.gaps):
+            self.gaps = tuple((first, last or message_id) for first, last in self.gaps)
+
+    def spans(self) -> list[tuple[int, int | None]]:
+        """The ids the wipe must delete blind, first and last included (None: up to the newest)."""
+        return [(first + 1, last - 1 if last else None) for first, last in self.gaps]
 
     def forget_message(self, message_id: int) -> None:
         if message_id in self.message_ids:

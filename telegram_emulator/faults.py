@@ -8,6 +8,9 @@ Usage::
     emu.faults.add("sendMessage", drop=True, after=True)    # message sent, response lost
     emu.faults.outage(seconds=2.0)                          # getUpdates fails for 2 s
     emu.faults.outage(calls=3)                              # ... or for the next 3 calls
+    emu.faults.failing("deleteMessages", seconds=30, status=502)       # every call, for 30 s
+    emu.faults.failing("deleteMessages", seconds=5, status=429, retry_after=2)
+    emu.faults.failing("deleteMessages", seconds=5, drop=True, after=True)  # done, answer lost
 
 Rules are checked in the order they were added; the first live rule whose method matches (names are
 case-insensitive; ``method=None`` matches every method) is consumed. A rule lives for ``times``
@@ -126,6 +129,29 @@ class FaultPlan:
         )
         self._rules.append(rule)
         return rule
+
+    def failing(
+        self,
+        method: str | None,
+        *,
+        seconds: float,
+        status: int | None = None,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+        after: bool = False,
+    ) -> Fault:
+        """Every call of ``method`` misbehaves (as :meth:`add` describes) for ``seconds``."""
+        return self.add(
+            method,
+            status=status,
+            retry_after=retry_after,
+            delay=delay,
+            drop=drop,
+            after=after,
+            times=None,
+            seconds=seconds,
+        )
 
     def outage(
         self, *, seconds: float | None = None, calls: int | None = None, status: int = 502

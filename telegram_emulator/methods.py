@@ -159,7 +159,7 @@ class BotApi:
         markup = parse_markup(params.json_value("reply_markup"), inline_only=False)
         message = StoredMessage(
             chat_id=chat.id,
-            message_id=chat.allocate_id(),
+            message_id=self.world.state.allocate_id(chat),
             date=self.world.now(),
             from_bot=True,
             sender=None if chat.type == "channel" else self.world.bot_sender,

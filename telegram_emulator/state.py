@@ -84,7 +84,8 @@ class Chat:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def allocate_id(self) -> int:
-        """Reserve the next message id of this chat."""
+        """Reserve the next message id of this chat's own counter (supergroups and channels;
+        private chats and basic groups draw from the bot's counter, see :class:`Numbering`)."""
         message_id = self.next_message_id
         self.next_message_id += 1
         return message_id
@@ -111,11 +112,22 @@ class Chat:
                 await self._changed.wait()
 
 
+Numbering = Literal["per_bot", "per_chat"]
+# Telegram numbers the messages of private chats and basic groups with one counter per account
+# (the bot's own): ids in her chat jump by however many messages the bot saw elsewhere meanwhile.
+# Only supergroups and channels count per chat. "per_chat" is the old, kinder model, kept by
+# name for a test that needs ids it can predict.
+PER_BOT: Numbering = "per_bot"
+PER_CHAT: Numbering = "per_chat"
+
+
 class ChatState:
     """All chats, and the listeners that hear every visible change."""
 
-    def __init__(self) -> None:
+    def __init__(self, numbering: Numbering = PER_BOT) -> None:
         self.chats: dict[int, Chat] = {}
+        self.numbering = numbering
+        self._bot_counter = 1
         self._listeners: list[ChangeListener] = []
         self.listener_errors: list[BaseException] = []
 
@@ -133,6 +145,14 @@ class ChatState:
                 self._listeners.remove(listener)
 
         return unsubscribe
+
+    def allocate_id(self, chat: Chat) -> int:
+        """The id of the next message in ``chat``, as Telegram numbers it (see ``Numbering``)."""
+        if self.numbering == PER_CHAT or chat.type in ("supergroup", "channel"):
+            return chat.allocate_id()
+        message_id = self._bot_counter
+        self._bot_counter += 1
+        return message_id
 
     def add(self, chat: Chat) -> Chat:
         """Register a chat."""

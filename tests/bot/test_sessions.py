@@ -192,7 +192,8 @@ def _busy_session(text: str = "Her words, her street") -> Session:
         ),
         preselect="ru",
         message_ids=[5, 6, 2**40],
-        lost_after=(4, 6),
+        anchor=5,
+        gaps=((4, 9), (6, 0)),
         live_message_id=6,
         nonce="n0nce-AB",
         previous_nonce="prev-Xy",
@@ -300,3 +301,16 @@ def test_a_session_that_cannot_be_packed_stays_as_it_is_and_is_counted() -> None
     store.park(session)  # must not raise: it runs in the middleware's finally
     assert store.get(1) is session
     assert incidents.report() == {"session not parked": 1}
+
+
+def test_a_lost_send_opens_a_span_above_the_newest_known_id_that_the_next_send_closes() -> None:
+    session = Session(chat_id=1, last_seen=0.0)
+    for i in (100, 250):
+        session.record(i)
+    session.lost_after(session.newest_known())
+    assert session.spans() == [(251, None)]  # up to the newest: still unknown
+    session.record(300)  # one of hers, perhaps written before the lost message: no bound
+    assert session.spans() == [(251, None)]
+    session.bot_sent(420)  # the bot's next message is newer than the lost one
+    assert session.spans() == [(251, 419)]
+    assert session.anchor == 100
