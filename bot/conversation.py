@@ -30,6 +30,8 @@ from flows.schema import Question
 log = logging.getLogger(__name__)
 
 GOODBYE = N_("common.goodbye")
+# The conversation's pinned first message: no words, nothing to read in the pinned bar.
+HEADER = "🌿"
 # What she reads when her chat could not be wiped: Telegram's own "Delete chat" can.
 WIPE_INCOMPLETE = N_("common.wipe_incomplete")
 SUBMIT_FAILED = N_("common.submit_failed")
@@ -177,12 +179,37 @@ class Conversation:
             else:
                 await self._replace_live(bot, session, edit, dispose)
                 return
+        if self.settings.exit_pin and not session.pinned:
+            dispose = (*dispose, *await self._pin_header(bot, session))
         sent = await bot.send_message(
             chat_id=session.chat_id,
             text=rendered.text,
             reply_markup=InlineKeyboardMarkup.model_validate(rendered.markup),
         )
         await self._replace_live(bot, session, sent.message_id, dispose)
+
+    async def _pin_header(self, bot: Bot, session: Session) -> list[int]:
+        """Pin a neutral first message, silently: after an unclean restart, a typed exit finds
+        it with getChat and wipes her chat from there (docs/quick-exit.md says why a pin).
+
+        Returns her messages from before it (first contact: "/start", "hi"), to be removed with
+        the old screen, so that nothing of hers lies below the pin.
+        """
+        session.pinned = True  # once: a failure is not tried again on every screen
+        try:
+            header = await bot.send_message(
+                chat_id=session.chat_id, text=HEADER, disable_notification=True
+            )
+            # Telegram adds "pinned" to her chat as a message of its own, with an id the bot is
+            # never told: it lies between the header and the next message, a span for the wipe.
+            session.lost_after(header.message_id)
+            await bot.pin_chat_message(
+                chat_id=session.chat_id, message_id=header.message_id, disable_notification=True
+            )
+        except TelegramAPIError as exc:
+            incidents.note("exit pin not set", exc)
+            return []
+        return [i for i in session.message_ids if i < header.message_id]
 
     def _params(self, session: Session) -> dict[str, str]:
         params = dict(self._base_params)
@@ -209,15 +236,13 @@ class Conversation:
         chat from there to its newest message is deleted (bot.wipe's spans).
         """
         self.sessions.drop(session)
-        spans: list[Span] = []
-        if anchor and (not session.anchor or anchor < session.anchor):
-            spans.append((anchor, None))
+        session.inherit(anchor)
         # Nothing but the exit request itself (a repeated exit): no line, and no hurry either.
-        first = len(session.message_ids) > 1 or bool(spans) or bool(session.gaps)
+        first = len(session.message_ids) > 1 or bool(session.gaps)
         goodbye = None
         if self.settings.exit_message == "goodbye" and first:
             goodbye = self.translator.text(language_of(session), GOODBYE)
-        await self.wipe(bot, session, EXIT, spans=spans, urgent=first, goodbye=goodbye)
+        await self.wipe(bot, session, EXIT, urgent=first, goodbye=goodbye)
 
     async def wipe(
         self,

@@ -20,7 +20,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
 from bot import incidents, replies
-from bot.conversation import WIPE_INCOMPLETE, Conversation
+from bot.conversation import HEADER, WIPE_INCOMPLETE, Conversation
 from bot.render import exit_anchor, notice_text
 from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
 from bot.tally import EVICTED, LATE
@@ -105,7 +105,10 @@ class SessionBinding(BaseMiddleware):
         chat: Chat = data["event_chat"]
         user: User = data["event_from_user"]
         bot: Bot = data["bot"]
+        new = self.sessions.get(chat.id) is None
         session = self._session(bot, chat.id, event)
+        if new and self.conversation.settings.exit_pin:
+            await self._find_pin(bot, session)
         if session.preselect is None and user.language_code:
             code = user.language_code.split("-")[0].lower()
             # The shared constant, not her copy of it: one string less per session.
@@ -171,10 +174,26 @@ class SessionBinding(BaseMiddleware):
                 self._in_background(self._delete_early(bot, session, oldest))
         callback = event.callback_query
         if callback is not None and callback.message is not None:
+            # An old screen's exit button says where her conversation started (a restart).
+            session.inherit(_anchor_on(callback.message))
             # The pressed message may predate this session (a restart): it is ours to delete.
             if callback.message.message_id not in session.message_ids:
                 session.record(callback.message.message_id)
         return session
+
+    async def _find_pin(self, bot: Bot, session: Session) -> None:
+        """A new session: if her chat still has the bot's pinned first message, the bot lost
+        this conversation (an unclean restart), which started there. One getChat per session."""
+        try:
+            chat = await bot.get_chat(chat_id=session.chat_id)
+        except TelegramAPIError as exc:
+            incidents.note("pinned message not read", exc)
+            return
+        pinned = chat.pinned_message
+        if isinstance(pinned, Message) and pinned.text == HEADER and pinned.from_user is not None:
+            if pinned.from_user.id == bot.id:
+                session.pinned = True
+                session.inherit(pinned.message_id)
 
     async def _delete_early(self, bot: Bot, session: Session, ids: list[int]) -> None:
         wiper = self.conversation.wiper_for(bot)
@@ -241,6 +260,17 @@ def _asks_to_exit(event: Update) -> bool:
     if not text:
         return False
     return is_exit_word(text)
+
+
+def _anchor_on(message: object) -> int:
+    """The anchor of the exit button on ``message`` (0 when it has none)."""
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            anchor = exit_anchor(button.callback_data)
+            if anchor:
+                return anchor
+    return 0
 
 
 async def _answer_quietly(callback: CallbackQuery) -> None:

@@ -61,6 +61,8 @@ class Session:
     # the newest id known when it was sent and the id of the bot's next message in her chat
     # (0 until then). The wipe deletes that span (bot.wipe). Rare, and bounded: a tuple.
     gaps: tuple[tuple[int, int], ...] = ()
+    # Her chat holds the bot's pinned first message (bot.conversation: pin_header), found or made.
+    pinned: bool = False
     # The message showing the current screen, edited in place where that reads naturally.
     live_message_id: int | None = None
     nonce: str = field(default_factory=new_nonce)
@@ -101,6 +103,7 @@ class Session:
             self.message_ids,
             self.anchor,
             self.gaps,
+            self.pinned,
             self.live_message_id,
             self.nonce,
             self.previous_nonce,
@@ -124,6 +127,7 @@ class Session:
             message_ids,
             anchor,
             gaps,
+            pinned,
             live_message_id,
             nonce,
             previous_nonce,
@@ -142,6 +146,7 @@ class Session:
             message_ids=message_ids,
             anchor=anchor,
             gaps=gaps,
+            pinned=pinned,
             live_message_id=live_message_id,
             nonce=nonce,
             previous_nonce=previous_nonce,
@@ -225,6 +230,14 @@ class Session:
         """A send got no answer: it may have been delivered with an id above ``newest``."""
         if len(self.gaps) < MAX_GAPS:
             self.gaps += ((newest, 0),)
+
+    def inherit(self, anchor: int) -> None:
+        """Her chat holds messages of this conversation from before the session (an unclean
+        restart), from ``anchor`` on: everything up to the bot's next message is to be wiped."""
+        if anchor > 0 and (not self.anchor or anchor < self.anchor):
+            if len(self.gaps) < MAX_GAPS:
+                self.gaps += ((anchor - 1, 0),)
+            self.anchor = anchor
 
     def bot_sent(self, message_id: int) -> None:
         """The bot's own new message: newer than any lost before it, so it closes their gaps."""

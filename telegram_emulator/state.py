@@ -80,6 +80,7 @@ class Chat:
     bot_member: bool = False  # groups and channels: the bot is in the chat
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     next_message_id: int = 1
+    pinned: list[int] = field(default_factory=list)  # pinned message ids, oldest first
     bot_changes: int = 0  # counts changes the bot made here, so a user can await a reply
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -98,6 +99,14 @@ class Chat:
         """A message that exists and is not deleted."""
         message = self.messages.get(message_id)
         return None if message is None or message.deleted else message
+
+    def pinned_message(self) -> StoredMessage | None:
+        """The newest pinned message still there (deleting a message unpins it)."""
+        for message_id in reversed(self.pinned):
+            message = self.get_visible(message_id)
+            if message is not None:
+                return message
+        return None
 
     def mark_bot_change(self) -> None:
         """Count a bot-made change and wake whoever waits for one."""
