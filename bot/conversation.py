@@ -237,8 +237,9 @@ class Conversation:
         """
         self.sessions.drop(session)
         session.inherit(anchor)
-        # Nothing but the exit request itself (a repeated exit): no line, and no hurry either.
-        first = len(session.message_ids) > 1 or bool(session.gaps)
+        # The bot never showed her anything (a repeated exit, exits from a script): no line, and
+        # no priority either: it waits its turn under the wipes' budget (bot.pacing).
+        first = session.live_message_id is not None or session.pinned or bool(session.gaps)
         goodbye = None
         if self.settings.exit_message == "goodbye" and first:
             goodbye = self.translator.text(language_of(session), GOODBYE)
@@ -322,7 +323,7 @@ class Conversation:
     ) -> None:
         previous = session.live_message_id
         session.live_message_id = message_id
-        stale = [i for i in (previous, *dispose) if i is not None and i != message_id]
+        stale = list(dict.fromkeys(i for i in (previous, *dispose) if i and i != message_id))
         if not stale:
             return
         try:

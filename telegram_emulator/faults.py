@@ -53,6 +53,7 @@ class Fault:
     after: bool = False
     times: int | None = 1
     until: float | None = None  # time.monotonic() deadline
+    chat_id: int | None = None  # only calls about this chat (None: any)
     hits: int = 0
 
     def live(self, now: float) -> bool:
@@ -61,8 +62,10 @@ class Fault:
             return False
         return self.until is None or now < self.until
 
-    def matches(self, method: str) -> bool:
-        """Whether the rule applies to ``method`` (already lower-cased)."""
+    def matches(self, method: str, chat_id: object = None) -> bool:
+        """Whether the rule applies to ``method`` (already lower-cased) in ``chat_id``."""
+        if self.chat_id is not None and str(self.chat_id) != str(chat_id):
+            return False
         return self.method is None or self.method.lower() == method
 
     def error_body(self) -> dict[str, Any] | None:
@@ -103,8 +106,11 @@ class FaultPlan:
         after: bool = False,
         times: int | None = 1,
         seconds: float | None = None,
+        chat_id: int | None = None,
     ) -> Fault:
         """Add a rule; returns it so a test can read ``hits`` afterwards.
+
+        ``chat_id`` limits it to calls about one chat (one user's lost message on a busy bot).
 
         ``status=429`` answers "Too Many Requests" with ``retry_after`` (aiogram raises
         ``TelegramRetryAfter``); 5xx answers like Telegram's front end (aiogram raises
@@ -126,6 +132,7 @@ class FaultPlan:
             after=after,
             times=times,
             until=until,
+            chat_id=chat_id,
         )
         self._rules.append(rule)
         return rule
@@ -137,6 +144,7 @@ class FaultPlan:
         seconds: float,
         status: int | None = None,
         retry_after: int | None = None,
+        description: str | None = None,
         delay: float = 0.0,
         drop: bool = False,
         after: bool = False,
@@ -146,6 +154,7 @@ class FaultPlan:
             method,
             status=status,
             retry_after=retry_after,
+            description=description,
             delay=delay,
             drop=drop,
             after=after,
@@ -161,11 +170,11 @@ class FaultPlan:
             raise ValueError("an outage needs seconds or calls")
         return self.add("getUpdates", status=status, times=calls, seconds=seconds)
 
-    def take(self, method: str) -> Fault | None:
-        """Consume and return the first live rule for ``method`` (lower-cased), if any."""
+    def take(self, method: str, chat_id: object = None) -> Fault | None:
+        """Consume and return the first live rule for ``method`` (lower-cased) in ``chat_id``."""
         now = time.monotonic()
         for rule in self._rules:
-            if rule.matches(method) and rule.live(now):
+            if rule.matches(method, chat_id) and rule.live(now):
                 rule.hits += 1
                 return rule
         if self._rules:
