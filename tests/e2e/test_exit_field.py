@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 import pytest
 
 from bot.config import Settings
-from telegram_emulator.client import SimUser
+from telegram_emulator.client import Emulator, SimUser
 from tests.e2e.conftest import Harness
 from tests.e2e.test_quick_exit import GOODBYE, converse, exit_by
 
@@ -32,9 +32,9 @@ FAST = Settings(wipe_note_seconds=30, shutdown_wipe_seconds=30)
 
 
 @contextlib.asynccontextmanager
-async def crowd(harness: Harness, size: int) -> AsyncIterator[list[SimUser]]:
+async def crowd(emu: Emulator, size: int) -> AsyncIterator[list[SimUser]]:
     """``size`` other people chatting with the bot for as long as the block runs."""
-    people = [harness.user(first_name=f"Other{i}", language_code="ru") for i in range(size)]
+    people = [emu.user(f"Other{i}", language_code="ru") for i in range(size)]
     stop = asyncio.Event()
 
     async def chat(person: SimUser) -> None:
@@ -76,9 +76,10 @@ async def say(user: SimUser, text: str) -> None:
     await user.wait_bot(since, 20)
 
 
-async def converse_busy(harness: Harness, lang: str = "en") -> SimUser:
+async def converse_busy(harness: Harness | Emulator, lang: str = "en") -> SimUser:
     """``converse`` on a busy bot: each step waits for the bot's answer, not for quiet."""
-    user = harness.user(first_name="Aigerim", language_code=lang)
+    emu = harness.emu if isinstance(harness, Harness) else harness
+    user = emu.user("Aigerim", language_code=lang)
     await user.command("/start", wait=True)
     assert await until(lambda: user.keyboard_message is not None)
     await user.press_index(["kk", "ru", "en"].index(lang), wait=True)
@@ -98,7 +99,7 @@ def left_of_hers(user: SimUser) -> list[str]:
 @pytest.mark.parametrize("kind", ["button", "command", "word"])
 async def test_fifty_others_chatting_leave_none_of_hers(make_harness: Factory, kind: str) -> None:
     async with make_harness(FAST, concurrent=True) as harness:
-        async with crowd(harness, 50) as others:
+        async with crowd(harness.emu, 50) as others:
             user = await converse_busy(harness)
             await say(user, "and he took my phone")
             await exit_by(kind, user, "en")
@@ -114,7 +115,7 @@ async def test_a_lost_answer_while_others_chat_is_found_and_deleted(
     make_harness: Factory, kind: str
 ) -> None:
     async with make_harness(FAST, concurrent=True) as harness:
-        async with crowd(harness, 50):
+        async with crowd(harness.emu, 50):
             user = await converse_busy(harness)
             # Her next screen is delivered, but the answer never reaches the bot.
             lost = harness.emu.faults.add(
