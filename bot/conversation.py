@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -202,7 +203,7 @@ class Conversation:
             )
             # Telegram adds "pinned" to her chat as a message of its own, with an id the bot is
             # never told: it lies between the header and the next message, a span for the wipe.
-            session.lost_after(header.message_id)
+            session.lost_after(header.message_id, -math.inf)  # closed by the screen, sent next
             await bot.pin_chat_message(
                 chat_id=session.chat_id, message_id=header.message_id, disable_notification=True
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -307,7 +308,7 @@ class RecordSentMessages(BaseRequestMiddleware):
                 # No answer: it may have been delivered anyway, with an id above ``before``.
                 session = self._session_of(chat_id)
                 if session is not None:
-                    session.lost_after(before)
+                    session.lost_after(before, time.monotonic())
             raise
         # Only new messages: an edit returns the same message again.
         if not isinstance(result, Message) or not method.__api_method__.startswith("send"):
@@ -316,7 +317,7 @@ class RecordSentMessages(BaseRequestMiddleware):
             return result
         session = self._session_of(result.chat.id)
         if session is not None:
-            session.bot_sent(result.message_id)
+            session.bot_sent(result.message_id, time.monotonic())
             session.record(result.message_id)
         else:
             # Her conversation is already gone: a message sent now would outlive every wipe.

@@ -86,6 +86,19 @@ def clip(spans: Iterable[tuple[int, int]], budget: int) -> tuple[list[tuple[int,
     return kept, cut
 
 
+def _narrow_spans_as_ids(ids: Sequence[int], spans: Sequence[Span]) -> tuple[list[int], list[Span]]:
+    """Known spans of a few ids (the "pinned" line, most lost answers) join the ids' batches,
+    so they cost no call of their own; wide and open ones stay spans. Empty ones go."""
+    out = list(dict.fromkeys(ids))
+    wide: list[Span] = []
+    for first, last in spans:
+        if last is None or last - first + 1 > BATCH:
+            wide.append((first, last))
+        else:
+            out.extend(i for i in range(first, last + 1) if i not in out)
+    return out, wide
+
+
 @dataclass(eq=False)
 class Job:
     """What is left to delete in one chat, and what to say once it is done."""
@@ -174,13 +187,14 @@ class Wiper:
         """
         job = self._pending.get(chat_id)
         if job is not None:
-            job.merge(ids, spans, urgent)
+            job.merge(*_narrow_spans_as_ids(ids, spans), urgent)
             job.goodbye = job.goodbye or goodbye
             return False
+        ids, spans = _narrow_spans_as_ids(ids, spans)
         job = Job(
             chat_id,
-            list(dict.fromkeys(ids)),
-            list(spans),
+            ids,
+            spans,
             urgent=urgent,
             created=self.clock(),
             goodbye=goodbye,
