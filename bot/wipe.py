@@ -47,6 +47,8 @@ DELETE_WINDOW = 48 * 3600.0  # seconds Telegram lets a bot delete a message for 
 # made more messages meanwhile, the oldest part of the span is left and she is told so.
 MAX_RANGE_IDS = 30_000
 RETRY_WORKERS = 4
+# Calls of a first exit that go at once; the rest of a wide span waits its turn (bot.pacing).
+URGENT_CALLS = 20
 # A message the bot sends to learn how far her chat's ids go (see Job.ranges); deleted at once.
 PROBE_TEXT = "…"
 
@@ -114,6 +116,7 @@ class Job:
     incomplete: bool = False  # part of it can never be deleted (the note stays)
     note_id: int | None = None  # the note, once shown
     attempts: int = 0
+    calls: int = 0
     done: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -256,7 +259,8 @@ class Wiper:
         return None
 
     async def _delete(self, job: Job, batch: list[int]) -> None:
-        await self.pacer.take(urgent=job.urgent)
+        await self.pacer.take(urgent=job.urgent and job.calls < URGENT_CALLS)
+        job.calls += 1
         self.calls += 1
         try:
             await self.bot.delete_messages(chat_id=job.chat_id, message_ids=batch)

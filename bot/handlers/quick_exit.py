@@ -14,9 +14,18 @@ from bot.sessions import Session
 
 
 async def is_exit_button(callback: CallbackQuery) -> bool | dict[str, Any]:
-    """An exit button's tap; hands the handler the anchor it carries."""
+    """An exit button's tap; hands the handler the anchor it carries, if the pressed message
+    really has that button (a forged anchor could make the wipe's span as wide as the bound)."""
     anchor = exit_anchor(callback.data)
-    return False if anchor is None else {"anchor": anchor}
+    if anchor is None:
+        return False
+    return {"anchor": anchor if _on_pressed_message(callback) else 0}
+
+
+def _on_pressed_message(callback: CallbackQuery) -> bool:
+    markup = getattr(callback.message, "reply_markup", None)
+    rows = getattr(markup, "inline_keyboard", None) or ()
+    return any(button.callback_data == callback.data for row in rows for button in row)
 
 
 async def exit_button(

@@ -32,8 +32,9 @@ FAST = Settings(wipe_note_seconds=30, shutdown_wipe_seconds=30)
 
 
 @contextlib.asynccontextmanager
-async def crowd(emu: Emulator, size: int) -> AsyncIterator[list[SimUser]]:
-    """``size`` other people chatting with the bot for as long as the block runs."""
+async def crowd(emu: Emulator, size: int, pause: float = 0.2) -> AsyncIterator[list[SimUser]]:
+    """``size`` other people chatting with the bot (each a message every ``pause`` seconds) for
+    as long as the block runs."""
     people = [emu.user(f"Other{i}", language_code="ru") for i in range(size)]
     stop = asyncio.Event()
 
@@ -43,7 +44,7 @@ async def crowd(emu: Emulator, size: int) -> AsyncIterator[list[SimUser]]:
         while not stop.is_set():
             n += 1
             await person.send(f"just chatting {n}")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(pause)
 
     tasks = [asyncio.create_task(chat(p)) for p in people]
     try:
@@ -218,3 +219,24 @@ async def test_three_hundred_exits_from_thirty_accounts_stay_within_the_budget(
         # Within the budget (a burst, then the rate); repeated exits of a chat merge while queued.
         assert calls <= rate + rate * took + 1, (calls, took)
         assert calls < 150
+
+
+async def test_a_forged_anchor_cannot_widen_the_wipe(make_harness: Factory) -> None:
+    async with make_harness(FAST, concurrent=True) as harness:
+        async with crowd(harness.emu, 10) as others:
+            assert await until(lambda: all(p.visible for p in others))  # she is not the first
+            user = await converse_busy(harness)
+        await harness.settle()
+        message = user.keyboard_message
+        assert message is not None
+        before = len(harness.emu.calls_to("deleteMessages"))
+        # Not the data of any button on that message: "delete everything from id 1".
+        await user.press_data(message.message_id, "x:1")
+        assert await until(lambda: wiped(user)), left_of_hers(user)
+        # Nothing below her conversation's first message was asked for (the others' came first).
+        asked = [
+            i
+            for c in harness.emu.calls_to("deleteMessages")[before:]
+            for i in c.params["message_ids"]
+        ]
+        assert min(asked) >= min(user.chat.messages) > 1
