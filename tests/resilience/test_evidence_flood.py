@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,11 @@ CAP_MB = 64
 # 64 MiB cap (418 MiB before the cap existed).
 MARGIN_MB = 64
 ANSWERS = ("Added:", "I can't take this file right now")
+
+
+def answered(user: SimUser) -> bool:
+    """The bot's last word to her is an answer to her file."""
+    return (texts(user) or [""])[-1].startswith(ANSWERS)
 
 
 async def to_evidence(user: SimUser) -> None:
@@ -72,9 +78,7 @@ async def test_fifty_drafts_of_large_files_stay_under_the_evidence_cap(
             # may come after a quiet spell, so wait for each (bounded) rather than for quiet.
             for user in users:
                 with contextlib.suppress(TimeoutError):
-                    await until(
-                        user, lambda u=user: (texts(u) or [""])[-1].startswith(ANSWERS), timeout=30
-                    )
+                    await until(user, partial(answered, user), timeout=30)
             peak = memory_kib(pid)["VmHWM"]
             answers = [texts(u)[-1] for u in users]
         logs = process.stderr.decode()
