@@ -24,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import phases
+from bench import phases, restart
 from bench.procs import BARE, POLLING, REAL, WEBHOOK, BotProcess
 from bench.targets import evaluate, render_table
 from flows.catalog import Translator
@@ -50,6 +50,8 @@ class Plan:
     paced_seconds: float = 60.0
     wipe_messages: int = 200
     wipe_repeats: int = 5
+    # Exit after a SIGKILL and a restart, with this many others chatting (bench/restart.py).
+    restart_crowds: tuple[int, ...] = (0, 10, 50)
     sessions: int = 50_000
     session_concurrency: int = 200
     min_idle_seconds: float = 10.0
@@ -69,6 +71,7 @@ SMOKE = Plan(
     paced_seconds=1.5,
     wipe_messages=120,
     wipe_repeats=1,
+    restart_crowds=(0,),
     sessions=200,
     session_concurrency=50,
     min_idle_seconds=2.0,
@@ -231,7 +234,9 @@ async def _idle(
 async def _bots(plan: Plan, workdir: Path, progress: Any) -> dict[str, Any]:
     translator = Translator.load()
     recipient = generate_keypair("mlkem768x25519").public.text
-    common = {"FLOOD_UPDATES": "10000"}
+    # The emulator has no flood limits: the wipes' budget (WIPE_CALLS_PER_SECOND, 20 against
+    # Telegram) would measure the pacing, not the bot. The exit's own cost is measured apart.
+    common = {"FLOOD_UPDATES": "10000", "WIPE_CALLS_PER_SECOND": "1000"}
     real_env = {
         **common,
         "REPORT_RECIPIENTS": recipient,
@@ -242,6 +247,11 @@ async def _bots(plan: Plan, workdir: Path, progress: Any) -> dict[str, Any]:
     out[WEBHOOK] = await _pair(plan, workdir, envs, translator, progress, WEBHOOK)
     rate = float(out[REAL]["saturated"]["updates_per_second"])
     out[REAL]["idle_sessions"] = await _idle(plan, workdir, real_env, translator, rate, progress)
+    progress(f"real: exit after a restart, {plan.restart_crowds} others chatting")
+    # With its real wipe budget: the pacing is part of what an exit after a restart costs.
+    out[REAL]["exit_after_restart"] = await restart.exit_after_restart(
+        workdir, {"FLOOD_UPDATES": "10000"}, plan.restart_crowds
+    )
     return out
 
 

@@ -175,6 +175,16 @@ def render_table(result: dict[str, Any]) -> str:
             "-",
         ],
     ]
+    for others, exits in result["real"].get("exit_after_restart", {}).items():
+        for by, fig in exits.items():
+            rows.append(
+                [
+                    f"exit by {by} after restart, {others} others: API calls / deletes / ms",
+                    f"{fig['api_calls']}/{fig['delete_calls']}/{fig['ms_to_clean_chat']:g}",
+                    "-",
+                    "-",
+                ]
+            )
     hook = result["webhook"]
     ws, wbs = hook["real"]["saturated"], hook["bare"]["saturated"]
     wp, wbp = hook["real"]["paced"], hook["bare"]["paced"]

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.conversation import HEADER
 from flows.catalog import Translator
 from flows.schema import LANGUAGES
 from telegram_emulator.client import Emulator
@@ -62,6 +63,8 @@ class Probe:
     def _changed(self, kind: ChangeKind, chat_id: int, message: StoredMessage) -> None:
         if kind == "new" and not message.from_bot:
             return  # her own message, stored as she sends it
+        if kind == "new" and (message.kind == "service" or message.text == HEADER):
+            return  # the wordless pinned header of a new conversation, not the answer
         pending = self._pending.get(chat_id)
         if pending is None or kind not in pending[2]:
             # e.g. the previous action's old screen being deleted after she already acted

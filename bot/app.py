@@ -28,6 +28,7 @@ from bot.config import Address, ConfigError, Settings
 from bot.conversation import Conversation, Provider
 from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
+from bot.pacing import Pacer
 from bot.render import language_of
 from bot.replies import AnswerInResponse
 from bot.reports import ReportDesk
@@ -35,6 +36,7 @@ from bot.retry import RetryBriefly
 from bot.sessions import Clock, Session, SessionStore
 from bot.tally import CountUpdates, Tally
 from bot.webhook import WebhookServer
+from bot.wipe import Wiper
 from flows.catalog import DEFAULT_LANGUAGE, N_, Translator
 from flows.directory import default_path, directory_text, load_directory
 from flows.engine import Notice, answers_of
@@ -282,7 +284,13 @@ def build_app(
     else:
         providers["review"] = lambda session: ""
     tally = Tally()
+    wiper = Wiper(
+        bot,
+        pacer=Pacer(rate=settings.wipe_calls_per_second, burst=int(settings.wipe_calls_per_second)),
+        note_after=settings.wipe_note_seconds,
+    )
     conversation = Conversation(
+        wiper=wiper,
         tally=tally,
         book=book,
         translator=translator,
@@ -341,7 +349,10 @@ def build_app(
             with contextlib.suppress(Exception):
                 await app._sweeping
         wiped = await conversation.wipe_everyone(bot)
-        log.info("shutdown: %d live conversation(s) wiped", wiped)
+        # Wipes not yet confirmed get until the stop timeout; those that still can't finish
+        # leave her the note (bot.wipe), never a silent half-wiped chat.
+        unconfirmed = await wiper.drain(settings.shutdown_wipe_seconds)
+        log.info("shutdown: %d live conversation(s) wiped, %d unconfirmed", wiped, unconfirmed)
         incidents.report()
 
     async def on_error(event: ErrorEvent, session: Session | None = None) -> bool:

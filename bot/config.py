@@ -46,6 +46,16 @@ class Settings:
     flood_seconds: float = 10.0
     # After a wipe leave one neutral line ("goodbye") or nothing ("none").
     exit_message: str = "goodbye"
+    # Pin the conversation's first (wordless) message, so a typed exit after an unclean restart
+    # still finds where her chat starts (docs/quick-exit.md).
+    exit_pin: bool = True
+    # Every wipe's deleteMessages calls together, per second (bot.pacing), under Telegram's limits
+    # (at most 30 against Telegram; more only for a Bot API server without limits, the benchmark).
+    wipe_calls_per_second: float = 20.0
+    # A wipe still unconfirmed after this long shows her the note (and keeps trying).
+    wipe_note_seconds: float = 60.0
+    # How long a graceful stop waits for unconfirmed wipes (inside the service's stop timeout).
+    shutdown_wipe_seconds: float = 120.0
     report_recipients: str = ""
     # The operator's named opt-in to hybrid and X25519 recipient keys side by side (which costs
     # every report its post-quantum protection): refused otherwise.
@@ -106,7 +116,9 @@ def _api_base(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
-def _yes_no(env: Mapping[str, str], key: str) -> bool:
+def _yes_no(env: Mapping[str, str], key: str, *, default: bool = False) -> bool:
+    if not env.get(key, "").strip():
+        return default
     answer = yes_or_no(env.get(key, ""))
     if answer is None:
         raise ConfigError(f"{key} must be yes or no, got {env[key].strip().lower()!r}")
@@ -218,6 +230,10 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         flood_updates=int(_number(merged, "FLOOD_UPDATES", 40, 31, 10_000)),
         flood_seconds=_number(merged, "FLOOD_SECONDS", 10, 1, 3600),
         exit_message=exit_message,
+        exit_pin=_yes_no(merged, "EXIT_PIN", default=True),
+        wipe_calls_per_second=_number(merged, "WIPE_CALLS_PER_SECOND", 20, 1, 1000),
+        wipe_note_seconds=_number(merged, "WIPE_NOTE_SECONDS", 60, 1, 3600),
+        shutdown_wipe_seconds=_number(merged, "SHUTDOWN_WIPE_SECONDS", 120, 0, 270),
         report_recipients=merged.get("REPORT_RECIPIENTS", "").strip(),
         allow_mixed_recipient_keys=_yes_no(merged, "ALLOW_MIXED_RECIPIENT_KEYS"),
         vault_path=Path(merged.get("VAULT_PATH") or DEFAULT_VAULT),

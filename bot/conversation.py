@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -19,9 +20,9 @@ from bot import incidents
 from bot.api_session import EditScreen
 from bot.config import Settings
 from bot.render import language_of, notice_text, render
-from bot.sessions import UNRECORDED, Session, SessionStore, new_nonce
+from bot.sessions import Session, SessionStore, new_nonce
 from bot.tally import EXIT, IDLE, SHUTDOWN, Tally
-from bot.wipe import delete_all, forget_updates, maybe_delivered
+from bot.wipe import Span, Wiper, forget_updates
 from flows.catalog import N_, Translator
 from flows.engine import Event, Exit, Media, Notice, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
@@ -30,6 +31,10 @@ from flows.schema import Question
 log = logging.getLogger(__name__)
 
 GOODBYE = N_("common.goodbye")
+# The conversation's pinned first message: no words, nothing to read in the pinned bar.
+HEADER = "🌿"
+# What she reads when her chat could not be wiped: Telegram's own "Delete chat" can.
+WIPE_INCOMPLETE = N_("common.wipe_incomplete")
 SUBMIT_FAILED = N_("common.submit_failed")
 ORGANISATION = N_("common.organisation_default")
 # Conversations wiped at once by a sweep or a shutdown: enough to finish quickly, few enough not
@@ -69,8 +74,10 @@ class Conversation:
         providers: Mapping[str, Provider] | None = None,
         params: Mapping[str, str] | None = None,
         tally: Tally | None = None,
+        wiper: Wiper | None = None,
     ) -> None:
         self.book = book
+        self.wiper = wiper
         self.tally = tally or Tally()
         self.translator = translator
         self.sessions = sessions
@@ -173,12 +180,37 @@ class Conversation:
             else:
                 await self._replace_live(bot, session, edit, dispose)
                 return
+        if self.settings.exit_pin and not session.pinned:
+            dispose = (*dispose, *await self._pin_header(bot, session))
         sent = await bot.send_message(
             chat_id=session.chat_id,
             text=rendered.text,
             reply_markup=InlineKeyboardMarkup.model_validate(rendered.markup),
         )
         await self._replace_live(bot, session, sent.message_id, dispose)
+
+    async def _pin_header(self, bot: Bot, session: Session) -> list[int]:
+        """Pin a neutral first message, silently: after an unclean restart, a typed exit finds
+        it with getChat and wipes her chat from there (docs/quick-exit.md says why a pin).
+
+        Returns her messages from before it (first contact: "/start", "hi"), to be removed with
+        the old screen, so that nothing of hers lies below the pin.
+        """
+        session.pinned = True  # once: a failure is not tried again on every screen
+        try:
+            header = await bot.send_message(
+                chat_id=session.chat_id, text=HEADER, disable_notification=True
+            )
+            # Telegram adds "pinned" to her chat as a message of its own, with an id the bot is
+            # never told: it lies between the header and the next message, a span for the wipe.
+            session.lost_after(header.message_id, -math.inf)  # closed by the screen, sent next
+            await bot.pin_chat_message(
+                chat_id=session.chat_id, message_id=header.message_id, disable_notification=True
+            )
+        except TelegramAPIError as exc:
+            incidents.note("exit pin not set", exc)
+            return []
+        return [i for i in session.message_ids if i < header.message_id]
 
     def _params(self, session: Session) -> dict[str, str]:
         params = dict(self._base_params)
@@ -197,41 +229,60 @@ class Conversation:
             chat_id=session.chat_id, text=notice_text(self.translator, session, notice)
         )
 
-    async def quick_exit(self, bot: Bot, session: Session) -> None:
-        """Delete the whole conversation, forget the session, maybe leave one neutral line."""
-        self.sessions.drop(session)
-        # Nothing but the exit request itself (a repeated exit): leave no line behind either.
-        leave_line = self.settings.exit_message == "goodbye" and len(session.message_ids) > 1
-        await self.wipe(bot, session, EXIT)
-        if leave_line:
-            token = UNRECORDED.set(True)
-            try:
-                await bot.send_message(
-                    chat_id=session.chat_id,
-                    text=self.translator.text(language_of(session), GOODBYE),
-                )
-            except TelegramAPIError as exc:
-                incidents.note("goodbye line not sent", exc)
-            finally:
-                UNRECORDED.reset(token)
+    async def quick_exit(self, bot: Bot, session: Session, *, anchor: int = 0) -> None:
+        """Delete the whole conversation, forget the session, maybe leave one neutral line.
 
-    async def wipe(self, bot: Bot, session: Session, reason: str) -> None:
+        ``anchor``: the first id of the conversation, as the tapped exit button carries it. Older
+        than anything the session knows, it means the bot restarted meanwhile: everything of her
+        chat from there to its newest message is deleted (bot.wipe's spans).
+        """
+        self.sessions.drop(session)
+        session.inherit(anchor)
+        # The bot never showed her anything (a repeated exit, exits from a script): no line, and
+        # no priority either: it waits its turn under the wipes' budget (bot.pacing).
+        first = session.live_message_id is not None or session.pinned or bool(session.gaps)
+        goodbye = None
+        if self.settings.exit_message == "goodbye" and first:
+            goodbye = self.translator.text(language_of(session), GOODBYE)
+        await self.wipe(bot, session, EXIT, urgent=first, goodbye=goodbye)
+
+    async def wipe(
+        self,
+        bot: Bot,
+        session: Session,
+        reason: str,
+        *,
+        spans: Sequence[Span] = (),
+        urgent: bool = False,
+        goodbye: str | None = None,
+    ) -> None:
         """Delete every recorded message and drop the draft. Never raises.
 
+        The wipe goes on in the background until confirmed (bot.wipe); ``goodbye`` comes after.
         ``reason`` (bot.tally: exit, idle, shutdown, ...) is counted, nothing else about it.
         """
         self.tally.wiped(reason)
-        ids = [*session.message_ids, *maybe_delivered(session.lost_after)]
+        ids = list(session.message_ids)
+        spans = [*session.spans(), *spans]
+        note = self.translator.text(language_of(session), WIPE_INCOMPLETE)
         session.message_ids.clear()
-        session.lost_after = ()
+        session.gaps = ()
         session.drop_attachments()
         session.state = replace(session.state, answers={})
         session.live_message_id = None
         forget_updates()
         try:
-            await delete_all(bot, session.chat_id, ids)
+            await self.wiper_for(bot).wipe(
+                session.chat_id, ids, spans, urgent=urgent, goodbye=goodbye, note=note
+            )
         except Exception as exc:  # a wipe must finish quietly whatever happens
             incidents.note("wipe failed unexpectedly", exc)
+
+    def wiper_for(self, bot: Bot) -> Wiper:
+        """The bot's one wiper (made on first use when none was given)."""
+        if self.wiper is None:
+            self.wiper = Wiper(bot)
+        return self.wiper
 
     async def wipe_idle(self, bot: Bot) -> int:
         """Wipe and forget every conversation quiet for longer than the idle time."""
@@ -273,7 +324,7 @@ class Conversation:
     ) -> None:
         previous = session.live_message_id
         session.live_message_id = message_id
-        stale = [i for i in (previous, *dispose) if i is not None and i != message_id]
+        stale = list(dict.fromkeys(i for i in (previous, *dispose) if i and i != message_id))
         if not stale:
             return
         try:

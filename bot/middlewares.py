@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,11 +21,11 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
 from bot import incidents, replies
-from bot.conversation import Conversation
-from bot.render import EXIT_DATA, notice_text
+from bot.conversation import HEADER, WIPE_INCOMPLETE, Conversation
+from bot.render import exit_anchor, notice_text
 from bot.sessions import CURRENT, UNRECORDED, Session, SessionStore
 from bot.tally import EVICTED, LATE
-from bot.wipe import BATCH, delete_all
+from bot.wipe import BATCH
 from flows.catalog import N_
 from flows.engine import Notice, is_exit_word
 from flows.schema import LANGUAGES
@@ -35,8 +36,6 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 FLOOD = N_("common.flood")
 # Message ids held per conversation before the oldest are deleted early.
 MAX_RECORDED = 2000
-# Sends without an answer remembered per conversation (each adds a few ids to its wipe).
-MAX_LOST = 50
 _LANGUAGE = {code: code for code in LANGUAGES}
 
 
@@ -107,7 +106,10 @@ class SessionBinding(BaseMiddleware):
         chat: Chat = data["event_chat"]
         user: User = data["event_from_user"]
         bot: Bot = data["bot"]
+        new = self.sessions.get(chat.id) is None
         session = self._session(bot, chat.id, event)
+        if new and self.conversation.settings.exit_pin:
+            await self._find_pin(bot, session)
         if session.preselect is None and user.language_code:
             code = user.language_code.split("-")[0].lower()
             # The shared constant, not her copy of it: one string less per session.
@@ -170,13 +172,34 @@ class SessionBinding(BaseMiddleware):
                 # the list (and the final wipe) stay bounded.
                 oldest = session.message_ids[:BATCH]
                 del session.message_ids[:BATCH]
-                self._in_background(delete_all(bot, chat_id, oldest))
+                self._in_background(self._delete_early(bot, session, oldest))
         callback = event.callback_query
         if callback is not None and callback.message is not None:
+            # An old screen's exit button says where her conversation started (a restart).
+            session.inherit(_anchor_on(callback.message))
             # The pressed message may predate this session (a restart): it is ours to delete.
             if callback.message.message_id not in session.message_ids:
                 session.record(callback.message.message_id)
         return session
+
+    async def _find_pin(self, bot: Bot, session: Session) -> None:
+        """A new session: if her chat still has the bot's pinned first message, the bot lost
+        this conversation (an unclean restart), which started there. One getChat per session."""
+        try:
+            chat = await bot.get_chat(chat_id=session.chat_id)
+        except TelegramAPIError as exc:
+            incidents.note("pinned message not read", exc)
+            return
+        pinned = chat.pinned_message
+        if isinstance(pinned, Message) and pinned.text == HEADER and pinned.from_user is not None:
+            if pinned.from_user.id == bot.id:
+                session.pinned = True
+                session.inherit(pinned.message_id)
+
+    async def _delete_early(self, bot: Bot, session: Session, ids: list[int]) -> None:
+        wiper = self.conversation.wiper_for(bot)
+        note = notice_text(self.conversation.translator, session, Notice(WIPE_INCOMPLETE))
+        await wiper.wipe(session.chat_id, ids, note=note)
 
     def close(self) -> None:
         """Take no more updates (graceful shutdown)."""
@@ -233,11 +256,22 @@ class SessionBinding(BaseMiddleware):
 
 def _asks_to_exit(event: Update) -> bool:
     if event.callback_query is not None:
-        return event.callback_query.data == EXIT_DATA
+        return exit_anchor(event.callback_query.data) is not None
     text = event.message.text if event.message is not None else None
     if not text:
         return False
     return is_exit_word(text)
+
+
+def _anchor_on(message: object) -> int:
+    """The anchor of the exit button on ``message`` (0 when it has none)."""
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            anchor = exit_anchor(button.callback_data)
+            if anchor:
+                return anchor
+    return 0
 
 
 async def _answer_quietly(callback: CallbackQuery) -> None:
@@ -259,15 +293,22 @@ class RecordSentMessages(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
+        sends = method.__api_method__.startswith("send")
+        chat_id = getattr(method, "chat_id", None)
+        # The newest id of her chat known *before* this send: a message it delivers is newer.
+        # (Taken after the failure, it might be one of hers that came in meanwhile.)
+        before = None
+        if sends and isinstance(chat_id, int) and not UNRECORDED.get():
+            sender = self._session_of(chat_id)
+            before = sender.newest_known() if sender is not None else None
         try:
             result = await make_request(bot, method)
         except (TelegramNetworkError, TelegramServerError):
-            if method.__api_method__.startswith("send"):
-                # No answer: it may have been delivered anyway. Note where, for the wipe.
-                chat_id = getattr(method, "chat_id", None)
-                session = self._session_of(chat_id) if isinstance(chat_id, int) else None
-                if session is not None and len(session.lost_after) < MAX_LOST:
-                    session.lost_after += (max(session.message_ids, default=0),)
+            if before is not None and isinstance(chat_id, int):
+                # No answer: it may have been delivered anyway, with an id above ``before``.
+                session = self._session_of(chat_id)
+                if session is not None:
+                    session.lost_after(before, time.monotonic())
             raise
         # Only new messages: an edit returns the same message again.
         if not isinstance(result, Message) or not method.__api_method__.startswith("send"):
@@ -276,6 +317,7 @@ class RecordSentMessages(BaseRequestMiddleware):
             return result
         session = self._session_of(result.chat.id)
         if session is not None:
+            session.bot_sent(result.message_id, time.monotonic())
             session.record(result.message_id)
         else:
             # Her conversation is already gone: a message sent now would outlive every wipe.

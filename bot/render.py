@@ -27,10 +27,33 @@ class Tap(CallbackData, prefix="t"):
 
 
 class QuickExit(CallbackData, prefix="x"):
-    """The exit button. Carries nothing, so it works from any message, even after a restart."""
+    """The exit button. Needs no session, so it works from any message, even after a restart.
+
+    It carries the id of the conversation's first message (``a``, the anchor): after an unclean
+    restart the bot knows nothing of her chat, and the tap tells it where the wipe starts. A
+    message id alone says nothing about who she is, and it lives only in her own chat.
+    """
+
+    a: int = 0
 
 
-EXIT_DATA = QuickExit().pack()  # the same for every exit button
+EXIT_PREFIX = QuickExit.__prefix__
+
+
+def exit_data(anchor: int) -> str:
+    """The exit button's callback data (``QuickExit(a=anchor).pack()``, without a model)."""
+    return f"{EXIT_PREFIX}{QuickExit.__separator__}{anchor}"
+
+
+def exit_anchor(data: str | None) -> int | None:
+    """The anchor an exit button's ``data`` carries (0 for an old button without one); ``None``
+    when ``data`` is not an exit button's."""
+    if data == EXIT_PREFIX:
+        return 0  # buttons sent before anchors existed
+    head, sep, tail = (data or "").partition(QuickExit.__separator__)
+    if head != EXIT_PREFIX or not sep or not tail.isdigit() or len(tail) > 19:
+        return None
+    return int(tail)
 
 
 def tap_data(nonce: str, index: int) -> str:
@@ -116,7 +139,7 @@ def _button(translator: Translator, lang: str | None, session: Session, key: Key
     elif key.action is Action.SET_LANGUAGE and key.value == language_of(session):
         label = f"✓ {label}"
     if key.action is Action.EXIT or (key.kind == "nav" and key.value == Nav.EXIT):
-        data = EXIT_DATA
+        data = exit_data(session.anchor)
     else:
         data = tap_data(session.nonce, key.index)
     return {"text": label, "callback_data": data}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import marshal
+import math
 import secrets
 import struct
 import time
@@ -31,6 +32,11 @@ from storage import Attachment
 
 Clock = Callable[[], float]
 
+# Sends without an answer remembered per conversation (each a span for the wipe).
+MAX_GAPS = 50
+# Seconds after a send without an answer by which Telegram has surely finished it: only a bot
+# message sent later is known to be newer (a request that timed out may still be carried out).
+GAP_SETTLE = 30.0
 _NO_ATTACHMENTS: Mapping[str, Attachment] = MappingProxyType({})
 # A parked session starts with its last_seen, so the idle sweep reads it without unpacking.
 _LAST_SEEN = struct.Struct("<d")
@@ -52,9 +58,16 @@ class Session:
     preselect: str | None = None
     # Every message of the conversation, both sides, in the order seen: what the wipe deletes.
     message_ids: list[int] = field(default_factory=list)
-    # The last known id before each send that failed without an answer: it may have been
-    # delivered all the same (see bot.wipe.maybe_delivered). Rare, and bounded: a tuple.
-    lost_after: tuple[int, ...] = ()
+    # The first id of the conversation: carried by its exit buttons, so a tap after a restart
+    # knows where her chat's wipe starts (bot.render.exit_data). 0 until a message is seen.
+    anchor: int = 0
+    # Where a send that failed without an answer may have been delivered all the same: between
+    # the newest id known when it was sent and the id of the bot's next message in her chat
+    # once the lost one must have landed (0 until then), and when it failed (a monotonic time).
+    # The wipe deletes that span (bot.wipe). Rare, and bounded: a tuple.
+    gaps: tuple[tuple[int, int, float], ...] = ()
+    # Her chat holds the bot's pinned first message (bot.conversation: pin_header), found or made.
+    pinned: bool = False
     # The message showing the current screen, edited in place where that reads naturally.
     live_message_id: int | None = None
     nonce: str = field(default_factory=new_nonce)
@@ -93,7 +106,9 @@ class Session:
             state.return_to,
             self.preselect,
             self.message_ids,
-            self.lost_after,
+            self.anchor,
+            self.gaps,
+            self.pinned,
             self.live_message_id,
             self.nonce,
             self.previous_nonce,
@@ -115,7 +130,9 @@ class Session:
             return_to,
             preselect,
             message_ids,
-            lost_after,
+            anchor,
+            gaps,
+            pinned,
             live_message_id,
             nonce,
             previous_nonce,
@@ -132,7 +149,9 @@ class Session:
             state=state,
             preselect=preselect,
             message_ids=message_ids,
-            lost_after=lost_after,
+            anchor=anchor,
+            gaps=gaps,
+            pinned=pinned,
             live_message_id=live_message_id,
             nonce=nonce,
             previous_nonce=previous_nonce,
@@ -205,6 +224,39 @@ class Session:
     def record(self, message_id: int) -> None:
         """Remember a message of this conversation so the wipe can delete it."""
         self.message_ids.append(message_id)
+        if not self.anchor or message_id < self.anchor:
+            self.anchor = message_id
+
+    def newest_known(self) -> int:
+        """The newest id of her chat the bot knows (the anchor when it knows no other)."""
+        return max(self.message_ids, default=self.anchor)
+
+    def lost_after(self, newest: int, now: float) -> None:
+        """A send got no answer at ``now``: it may have been delivered with an id above
+        ``newest`` (or be delivered still: Telegram may finish a request the bot gave up on)."""
+        if len(self.gaps) < MAX_GAPS:
+            self.gaps += ((newest, 0, now),)
+
+    def inherit(self, anchor: int) -> None:
+        """Her chat holds messages of this conversation from before the session (an unclean
+        restart), from ``anchor`` on: everything up to the bot's next message is to be wiped."""
+        if anchor > 0 and (not self.anchor or anchor < self.anchor):
+            if len(self.gaps) < MAX_GAPS:
+                self.gaps += ((anchor - 1, 0, -math.inf),)  # closed by the next send
+            self.anchor = anchor
+
+    def bot_sent(self, message_id: int, now: float) -> None:
+        """The bot's own new message, sent at ``now``: newer than any message lost long enough
+        before it (GAP_SETTLE), so it closes their gaps."""
+        if any(last == 0 and now - since >= GAP_SETTLE for _, last, since in self.gaps):
+            self.gaps = tuple(
+                (first, message_id if not last and now - since >= GAP_SETTLE else last, since)
+                for first, last, since in self.gaps
+            )
+
+    def spans(self) -> list[tuple[int, int | None]]:
+        """The ids the wipe must delete blind, first and last included (None: up to the newest)."""
+        return [(first + 1, last - 1 if last else None) for first, last, _ in self.gaps]
 
     def forget_message(self, message_id: int) -> None:
         if message_id in self.message_ids:

@@ -11,15 +11,18 @@ from telegram_emulator.client import Emulator, LoopbackSession, SettleTimeout, S
 from telegram_emulator.clock import Clock
 from telegram_emulator.faults import Fault, FaultPlan
 from telegram_emulator.server import ApiCall
-from telegram_emulator.state import StoredMessage
+from telegram_emulator.state import PER_BOT, PER_CHAT, Numbering, StoredMessage
 
 __all__ = [
+    "PER_BOT",
+    "PER_CHAT",
     "ApiCall",
     "Clock",
     "Emulator",
     "Fault",
     "FaultPlan",
     "LoopbackSession",
+    "Numbering",
     "SettleTimeout",
     "SimGroup",
     "SimUser",

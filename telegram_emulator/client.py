@@ -20,7 +20,15 @@ from telegram_emulator.faults import FaultPlan
 from telegram_emulator.fixtures import command_entities, user_object
 from telegram_emulator.methods import BotApi
 from telegram_emulator.server import ApiCall, ApiServer
-from telegram_emulator.state import Button, ChangeListener, Chat, StoredMessage
+from telegram_emulator.state import (
+    PER_BOT,
+    Button,
+    ChangeListener,
+    Chat,
+    ChatState,
+    Numbering,
+    StoredMessage,
+)
 from telegram_emulator.webhook import WebhookDelivery
 from telegram_emulator.world import Alert, StoredFile, World
 
@@ -55,10 +63,13 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         local_mode: bool = False,
+        numbering: Numbering = PER_BOT,
     ) -> None:
         bot_id = int(token.split(":", 1)[0])
         self.token = token
-        self.world = World(bot_id, bot_username, bot_name, clock=clock or Clock())
+        self.world = World(
+            bot_id, bot_username, bot_name, clock=clock or Clock(), state=ChatState(numbering)
+        )
         self.faults = FaultPlan()
         api = BotApi(self.world)
         self.server = ApiServer(api, token, self.faults)

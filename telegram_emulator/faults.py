@@ -9,6 +9,9 @@ Usage::
     emu.faults.outage(seconds=2.0)                          # getUpdates fails for 2 s
     emu.faults.outage(calls=3)                              # ... or for the next 3 calls
     emu.faults.add("file", delay=5.0, times=None)           # every file download takes 5 s
+    emu.faults.failing("deleteMessages", seconds=30, status=502)       # every call, for 30 s
+    emu.faults.failing("deleteMessages", seconds=5, status=429, retry_after=2)
+    emu.faults.failing("deleteMessages", seconds=5, drop=True, after=True)  # done, answer lost
 
 Rules are checked in the order they were added; the first live rule whose method matches (names are
 case-insensitive; ``method=None`` matches every method; ``"file"`` names file downloads) is
@@ -51,6 +54,7 @@ class Fault:
     after: bool = False
     times: int | None = 1
     until: float | None = None  # time.monotonic() deadline
+    chat_id: int | None = None  # only calls about this chat (None: any)
     hits: int = 0
 
     def live(self, now: float) -> bool:
@@ -59,8 +63,10 @@ class Fault:
             return False
         return self.until is None or now < self.until
 
-    def matches(self, method: str) -> bool:
-        """Whether the rule applies to ``method`` (already lower-cased)."""
+    def matches(self, method: str, chat_id: object = None) -> bool:
+        """Whether the rule applies to ``method`` (already lower-cased) in ``chat_id``."""
+        if self.chat_id is not None and str(self.chat_id) != str(chat_id):
+            return False
         return self.method is None or self.method.lower() == method
 
     def error_body(self) -> dict[str, Any] | None:
@@ -101,8 +107,11 @@ class FaultPlan:
         after: bool = False,
         times: int | None = 1,
         seconds: float | None = None,
+        chat_id: int | None = None,
     ) -> Fault:
         """Add a rule; returns it so a test can read ``hits`` afterwards.
+
+        ``chat_id`` limits it to calls about one chat (one user's lost message on a busy bot).
 
         ``status=429`` answers "Too Many Requests" with ``retry_after`` (aiogram raises
         ``TelegramRetryAfter``); 5xx answers like Telegram's front end (aiogram raises
@@ -124,9 +133,35 @@ class FaultPlan:
             after=after,
             times=times,
             until=until,
+            chat_id=chat_id,
         )
         self._rules.append(rule)
         return rule
+
+    def failing(
+        self,
+        method: str | None,
+        *,
+        seconds: float,
+        status: int | None = None,
+        retry_after: int | None = None,
+        description: str | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+        after: bool = False,
+    ) -> Fault:
+        """Every call of ``method`` misbehaves (as :meth:`add` describes) for ``seconds``."""
+        return self.add(
+            method,
+            status=status,
+            retry_after=retry_after,
+            description=description,
+            delay=delay,
+            drop=drop,
+            after=after,
+            times=None,
+            seconds=seconds,
+        )
 
     def outage(
         self, *, seconds: float | None = None, calls: int | None = None, status: int = 502
@@ -136,11 +171,11 @@ class FaultPlan:
             raise ValueError("an outage needs seconds or calls")
         return self.add("getUpdates", status=status, times=calls, seconds=seconds)
 
-    def take(self, method: str) -> Fault | None:
-        """Consume and return the first live rule for ``method`` (lower-cased), if any."""
+    def take(self, method: str, chat_id: object = None) -> Fault | None:
+        """Consume and return the first live rule for ``method`` (lower-cased) in ``chat_id``."""
         now = time.monotonic()
         for rule in self._rules:
-            if rule.matches(method) and rule.live(now):
+            if rule.matches(method, chat_id) and rule.live(now):
                 rule.hits += 1
                 return rule
         if self._rules:

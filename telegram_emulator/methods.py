@@ -159,7 +159,7 @@ class BotApi:
         markup = parse_markup(params.json_value("reply_markup"), inline_only=False)
         message = StoredMessage(
             chat_id=chat.id,
-            message_id=chat.allocate_id(),
+            message_id=self.world.state.allocate_id(chat),
             date=self.world.now(),
             from_bot=True,
             sender=None if chat.type == "channel" else self.world.bot_sender,
@@ -267,12 +267,38 @@ class BotApi:
         return True
 
     async def get_chat(self, params: Params) -> Any:
-        """getChat."""
+        """getChat, with the newest pinned message that still exists."""
         chat_id = params.opt_int("chat_id")
         chat = self.world.chat(chat_id) if chat_id is not None else None
         if chat is None or (chat.type == "private" and not chat.user_wrote):
             raise bad_request("chat not found")
-        return chat_full_info(chat)
+        info = chat_full_info(chat)
+        pinned = chat.pinned_message()
+        if pinned is not None:
+            info["pinned_message"] = message_object(pinned, chat)
+        return info
+
+    async def pin_chat_message(self, params: Params) -> Any:
+        """pinChatMessage: anyone may pin in a private chat; Telegram adds a service message
+        ("… pinned «…»") to the chat, which takes an id of its own."""
+        chat = self._writable_chat(params)
+        if chat.type != "private":
+            raise bad_request("not enough rights to manage pinned messages in the chat")
+        target = chat.get_visible(params.req_int("message_id"))
+        if target is None:
+            raise bad_request("message to pin not found")
+        chat.pinned.append(target.message_id)
+        service = StoredMessage(
+            chat_id=chat.id,
+            message_id=self.world.state.allocate_id(chat),
+            date=self.world.now(),
+            from_bot=True,
+            sender=self.world.bot_sender,
+            kind="service",
+            payload={"pinned_message": message_object(target, chat)},
+        )
+        self.world.state.store(service)
+        return True
 
     async def get_file(self, params: Params) -> Any:
         """getFile: a path for /file/bot<token>/<path>."""
@@ -325,6 +351,7 @@ METHODS: dict[str, tuple[str, Method]] = {
         ("answerCallbackQuery", BotApi.answer_callback_query),
         ("leaveChat", BotApi.leave_chat),
         ("getChat", BotApi.get_chat),
+        ("pinChatMessage", BotApi.pin_chat_message),
         ("getFile", BotApi.get_file),
         ("sendChatAction", BotApi.send_chat_action),
     )

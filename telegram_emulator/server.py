@@ -98,7 +98,7 @@ class ApiServer:
                 params = normalise(await _read_params(request))
             except ValueError:
                 return _json(400, ApiError(400, "Bad Request: can't parse request body").to_api())
-            fault = self.faults.take(lowered)
+            fault = self.faults.take(lowered, params.get("chat_id"))
             self.calls.append(ApiCall(name, params, time.monotonic(), fault))
             if fault is not None and fault.delay > 0:
                 await asyncio.sleep(fault.delay)
@@ -141,7 +141,7 @@ class ApiServer:
                 return
             name, handler = METHODS[lowered]
             params = normalise(raw)
-            fault = self.faults.take(lowered)
+            fault = self.faults.take(lowered, params.get("chat_id"))
             self.calls.append(ApiCall(name, params, time.monotonic(), fault, via="webhook"))
             if fault is not None and fault.delay > 0:
                 await asyncio.sleep(fault.delay)

@@ -80,11 +80,13 @@ class Chat:
     bot_member: bool = False  # groups and channels: the bot is in the chat
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     next_message_id: int = 1
+    pinned: list[int] = field(default_factory=list)  # pinned message ids, oldest first
     bot_changes: int = 0  # counts changes the bot made here, so a user can await a reply
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def allocate_id(self) -> int:
-        """Reserve the next message id of this chat."""
+        """Reserve the next message id of this chat's own counter (supergroups and channels;
+        private chats and basic groups draw from the bot's counter, see :class:`Numbering`)."""
         message_id = self.next_message_id
         self.next_message_id += 1
         return message_id
@@ -97,6 +99,14 @@ class Chat:
         """A message that exists and is not deleted."""
         message = self.messages.get(message_id)
         return None if message is None or message.deleted else message
+
+    def pinned_message(self) -> StoredMessage | None:
+        """The newest pinned message still there (deleting a message unpins it)."""
+        for message_id in reversed(self.pinned):
+            message = self.get_visible(message_id)
+            if message is not None:
+                return message
+        return None
 
     def mark_bot_change(self) -> None:
         """Count a bot-made change and wake whoever waits for one."""
@@ -111,11 +121,22 @@ class Chat:
                 await self._changed.wait()
 
 
+Numbering = Literal["per_bot", "per_chat"]
+# Telegram numbers the messages of private chats and basic groups with one counter per account
+# (the bot's own): ids in her chat jump by however many messages the bot saw elsewhere meanwhile.
+# Only supergroups and channels count per chat. "per_chat" is the old, kinder model, kept by
+# name for a test that needs ids it can predict.
+PER_BOT: Numbering = "per_bot"
+PER_CHAT: Numbering = "per_chat"
+
+
 class ChatState:
     """All chats, and the listeners that hear every visible change."""
 
-    def __init__(self) -> None:
+    def __init__(self, numbering: Numbering = PER_BOT) -> None:
         self.chats: dict[int, Chat] = {}
+        self.numbering = numbering
+        self._bot_counter = 1
         self._listeners: list[ChangeListener] = []
         self.listener_errors: list[BaseException] = []
 
@@ -133,6 +154,14 @@ class ChatState:
                 self._listeners.remove(listener)
 
         return unsubscribe
+
+    def allocate_id(self, chat: Chat) -> int:
+        """The id of the next message in ``chat``, as Telegram numbers it (see ``Numbering``)."""
+        if self.numbering == PER_CHAT or chat.type in ("supergroup", "channel"):
+            return chat.allocate_id()
+        message_id = self._bot_counter
+        self._bot_counter += 1
+        return message_id
 
     def add(self, chat: Chat) -> Chat:
         """Register a chat."""

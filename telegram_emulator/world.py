@@ -125,7 +125,7 @@ class World:
         """Store a message from a user (or a channel post) and queue its update."""
         message = StoredMessage(
             chat_id=chat.id,
-            message_id=chat.allocate_id(),
+            message_id=self.state.allocate_id(chat),
             date=self.now(),
             from_bot=False,
             sender=sender,

@@ -86,7 +86,7 @@ def test_smoke_mode_completes_and_reports_every_figure(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -100,6 +100,10 @@ def test_smoke_mode_completes_and_reports_every_figure(tmp_path: Path) -> None:
     # RSS growth over a few hundred sessions can round to nothing: present and finite suffices.
     assert math.isfinite(document["real"]["idle_sessions"]["kib_per_idle_session"])
     assert document["real"]["quick_exit"]["left_visible_after_exit"] <= 1
+    # Exit after a SIGKILL and restart: her chat clean, calls and time recorded.
+    for figures in document["real"]["exit_after_restart"]["0"].values():
+        assert figures["left_visible"] == 0 and figures["delete_calls"] >= 1
+        assert figures["ms_to_clean_chat"] > 0
     assert len(document["targets"]) == 11
     assert all(isinstance(t["met"], bool) for t in document["targets"])
     # The table names every target with its status.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render import EXIT_DATA, QuickExit, Tap, tap_data
+from bot.render import QuickExit, Tap, exit_anchor, exit_data, tap_data
 from bot.sessions import new_nonce
 
 
@@ -10,7 +10,16 @@ def test_the_widest_callback_data_fits_in_64_bytes() -> None:
     # The checker allows at most 100 buttons, so an index has at most two digits.
     widest = tap_data(new_nonce(), 99)
     assert len(widest.encode()) <= 64
-    assert QuickExit().pack() == EXIT_DATA == "x"
+    widest_exit = exit_data(2**63 - 1)
+    assert len(widest_exit.encode()) <= 64
+    assert exit_data(41) == QuickExit(a=41).pack() == "x:41"
+
+
+def test_an_exit_button_gives_back_its_anchor_and_nothing_else_passes_for_one() -> None:
+    assert exit_anchor(exit_data(12345)) == 12345
+    assert exit_anchor("x") == 0  # a button from before anchors
+    for other in (None, "", "x:", "x:-1", "x:1e3", "t:abc:1", "xx:1", "x:" + "9" * 20):
+        assert exit_anchor(other) is None
 
 
 def test_a_tap_is_packed_as_aiogram_packs_it_and_reads_back() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import incidents
-from bot.sessions import Session, SessionStore
+from bot.sessions import GAP_SETTLE, Session, SessionStore
 from flows.engine import State
 from storage import Attachment
 
@@ -192,7 +192,9 @@ def _busy_session(text: str = "Her words, her street") -> Session:
         ),
         preselect="ru",
         message_ids=[5, 6, 2**40],
-        lost_after=(4, 6),
+        anchor=5,
+        gaps=((4, 9, 1.0), (6, 0, 2.5)),
+        pinned=True,
         live_message_id=6,
         nonce="n0nce-AB",
         previous_nonce="prev-Xy",
@@ -300,3 +302,17 @@ def test_a_session_that_cannot_be_packed_stays_as_it_is_and_is_counted() -> None
     store.park(session)  # must not raise: it runs in the middleware's finally
     assert store.get(1) is session
     assert incidents.report() == {"session not parked": 1}
+
+
+def test_a_lost_send_opens_a_span_above_the_newest_known_id_that_the_next_send_closes() -> None:
+    session = Session(chat_id=1, last_seen=0.0)
+    for i in (100, 250):
+        session.record(i)
+    session.lost_after(session.newest_known(), now=1000.0)
+    assert session.spans() == [(251, None)]  # up to the newest: still unknown
+    session.record(300)  # one of hers, perhaps written before the lost message: no bound
+    session.bot_sent(310, now=1001.0)  # Telegram may still be carrying out the lost send
+    assert session.spans() == [(251, None)]
+    session.bot_sent(420, now=1000.0 + GAP_SETTLE)  # by now the lost one has surely landed
+    assert session.spans() == [(251, 419)]
+    assert session.anchor == 100

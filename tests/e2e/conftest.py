@@ -18,10 +18,12 @@ import pytest
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.conversation import HEADER
 from bot.logs import install_scrubbing
 from bot.startup import open_desk
 from storage import PrivateKey, generate_keypair
 from telegram_emulator.client import Emulator, SimUser
+from telegram_emulator.state import StoredMessage
 from tests import modes
 
 
@@ -55,8 +57,14 @@ class Harness:
 
 
 def bot_texts(user: SimUser) -> list[str]:
-    """What she sees from the bot, oldest first."""
-    return [m.text or "" for m in user.visible if m.from_bot]
+    """What the bot says to her, oldest first (not the wordless pinned header and the "pinned"
+    line Telegram adds under it: see bot.conversation.HEADER)."""
+    return [m.text or "" for m in said(user)]
+
+
+def said(user: SimUser) -> list[StoredMessage]:
+    """The bot's messages in her chat, without the pinned header and its "pinned" line."""
+    return [m for m in user.visible if m.from_bot and m.kind != "service" and m.text != HEADER]
 
 
 LANGUAGE_BUTTON = {"kk": "Қазақша", "ru": "Русский", "en": "English"}

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.startup import open_desk
 from telegram_emulator.client import Emulator
 from tests import modes
-from tests.e2e.conftest import Caseworker, FakeClock, Harness, open_menu, running_bot, tap
+from tests.e2e.conftest import Caseworker, FakeClock, Harness, open_menu, running_bot, said, tap
 from tests.e2e.test_races import to_evidence
 
 GOODBYE = "Have a good day!"
@@ -86,7 +86,7 @@ async def test_with_the_secret_a_non_update_is_acknowledged_and_a_repeat_handled
     for _ in range(2):  # Telegram delivers again when our answer was lost
         assert await post(url, forged_start(user.id), secret) == (200, b"")
     await hooked.settle()
-    assert len(hooked.emu.calls_to("sendMessage")) == 1
+    assert len(hooked.emu.calls_to("pinChatMessage")) == 1  # one conversation, one header
     assert hooked.app.tally.updates == {"message": 1}
 
 
@@ -163,7 +163,7 @@ async def test_a_stop_wipes_everyone_keeps_the_webhook_and_loses_nothing_meanwhi
         async with serving(emu, settings) as first:
             harness = Harness(emu=emu, app=first, clock=FakeClock())
             user = await open_menu(harness, "en")
-            assert len(user.visible) == 1
+            assert len(said(user)) == 1
             old = emu.webhook.target
         assert user.visible == []  # the graceful stop wiped her conversation
         assert emu.webhook.target == old  # and the webhook stays set

@@ -67,7 +67,9 @@ async def test_quiet_conversations_are_held_packed_and_lose_nothing(
 
 
 async def test_a_flood_of_new_chats_never_grows_the_store_past_the_cap() -> None:
-    async with rig(Settings(max_sessions=CAP), handle_as_tasks=True) as r:
+    # The store's cap is under test, not the wipes' budget: evictions go as fast as they can.
+    settings = Settings(max_sessions=CAP, wipe_calls_per_second=1000)
+    async with rig(settings, handle_as_tasks=True) as r:
         store = r.app.sessions
         peak = {"n": 0}
         touch = store.touch
