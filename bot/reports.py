@@ -309,7 +309,9 @@ class ReportDesk:
             ],
             received_day=self.vault.today().isoformat(),
         )
-        await self.vault.store(report)
+        report_id = await self.vault.store(report)
+        # She may take a receipt for it on the next screen (bot/followup.py); memory only.
+        session.receipt_offer = report_id.value
 
 
 def _media_fields(book: Book, flow: str) -> set[str]:

@@ -130,6 +130,18 @@ class Followups:
         report_id, key = rows[0]
         return Case(ReportId(bytes(report_id)), parse_public_key(str(key)))
 
+    async def case_of(self, report_id: ReportId) -> Case | None:
+        """The live case of a report that has a receipt (her session keeps the report id, not
+        the lookup id), or None once it was deleted or expired."""
+        rows = await self.vault.rows(
+            "SELECT f.report_id, f.reply_key FROM followups f JOIN reports r ON r.id = f.report_id"
+            " WHERE f.report_id = ? AND r.expires_day > ?",
+            (report_id.value, self.vault.today().isoformat()),
+        )
+        if not rows:
+            return None
+        return Case(ReportId(bytes(rows[0][0])), parse_public_key(str(rows[0][1])))
+
     async def events(self, case: Case) -> list[tuple[EventId, bytes]]:
         """Every sealed case event of her report (`read_thread` keeps those she may read)."""
         rows = await self.vault.rows(
