@@ -42,6 +42,7 @@ from flows.engine import Answer, Notice, Submit, answers_of
 from flows.loader import Book
 from flows.schema import Option, QuestionKind
 from storage import Attachment, PublicKey, Report, Vault, VaultFull
+from storage.followups import Followups
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ class ReportDesk:
             evidence_memory_bytes=settings.evidence_memory_mb * MIB,
         )
         await desk.purge_expired()
+        # The installation's receipt salt exists from the first start (storage/FORMAT.md).
+        await Followups(vault).salt()
         return desk
 
     async def close(self) -> None:

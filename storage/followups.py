@@ -82,17 +82,12 @@ class Followups:
         """The installation's receipt salt, created on first use (the first start after schema 3)
         and kept in the vault, so a backup restores the receipts with the reports."""
         if self._salt is None:
-            await self.vault.write(
-                [
-                    (
-                        "INSERT OR IGNORE INTO installation (name, value) VALUES (?, ?)",
-                        (SALT_NAME, new_salt()),
-                    )
-                ]
-            )
-            rows = await self.vault.rows(
-                "SELECT value FROM installation WHERE name = ?", (SALT_NAME,)
-            )
+            select = "SELECT value FROM installation WHERE name = ?"
+            rows = await self.vault.rows(select, (SALT_NAME,))
+            if not rows:
+                insert = "INSERT OR IGNORE INTO installation (name, value) VALUES (?, ?)"
+                await self.vault.write([(insert, (SALT_NAME, new_salt()))])
+                rows = await self.vault.rows(select, (SALT_NAME,))
             salt = bytes(rows[0][0])
             if len(salt) != SALT_BYTES:
                 raise VaultError("the vault's receipt salt is damaged")

@@ -287,8 +287,10 @@ class Vault:
         return self._recipients
 
     async def rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one read-only query (storage/followups.py reads its tables with this)."""
-        async with self._conn.execute(sql, args) as cursor:
+        """Rows of one read-only query (storage/followups.py reads its tables with this). Under
+        the vault's lock: on this one connection, a statement still open when another task
+        commits or checkpoints would make that fail."""
+        async with self._lock, self._conn.execute(sql, args) as cursor:
             return [tuple(row) for row in await cursor.fetchall()]
 
     async def write(
