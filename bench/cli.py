@@ -27,7 +27,7 @@ from typing import Any
 from bench import phases
 from bench import receipts as receipt_phase
 from bench.procs import BARE, POLLING, REAL, WEBHOOK, BotProcess
-from bench.targets import evaluate, render_table
+from bench.targets import evaluate, receipt_targets, render_table
 from flows.catalog import Translator
 from storage import bench as vault_bench
 from storage.keys import PrivateKey, generate_keypair
@@ -292,7 +292,12 @@ def run_receipts(plan: Plan, *, quiet: bool = False) -> dict[str, Any]:
     author = generate_keypair("mlkem768x25519")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         figures = asyncio.run(_receipts(plan, Path(tmp), author, Translator.load(), progress))
-    return {"machine": machine(), "plan": asdict(plan), "receipts": figures}
+    return {
+        "machine": machine(),
+        "plan": asdict(plan),
+        "receipts": figures,
+        "targets": receipt_targets(figures),
+    }
 
 
 def _vault(plan: Plan, folder: Path | None, progress: Any) -> dict[str, Any]:

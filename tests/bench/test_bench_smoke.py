@@ -64,6 +64,13 @@ POSITIVE = {
         "rss_after_expiry_vs_before",
         "wiped_by_idle_sweep",
     ],
+    "real.receipts": [
+        "alone_ms_to_replies",
+        "burst_checks",
+        "crowd_p99_ms_without",
+        "crowd_p99_ms_with",
+        "p99_ratio",
+    ],
     "vault": [
         "stored_per_second_1_recipient",
         "stored_per_second_3_recipients",
@@ -100,7 +107,7 @@ def test_smoke_mode_completes_and_reports_every_figure(tmp_path: Path) -> None:
     # RSS growth over a few hundred sessions can round to nothing: present and finite suffices.
     assert math.isfinite(document["real"]["idle_sessions"]["kib_per_idle_session"])
     assert document["real"]["quick_exit"]["left_visible_after_exit"] <= 1
-    assert len(document["targets"]) == 11
+    assert len(document["targets"]) == 13
     assert all(isinstance(t["met"], bool) for t in document["targets"])
     # The table names every target with its status.
     for target in document["targets"]:
