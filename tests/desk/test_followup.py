@@ -163,7 +163,9 @@ async def test_a_report_without_a_receipt_offers_no_reply_and_says_why(
     async with desk(aigerim, tmp_path / "a.sqlite3", db=db) as running:
         page = await context.new_page()
         await open_inbox(page, running.url)
-        await page.get_by_role("row").filter(has_text="documents locked").get_by_role("link").click()
+        await (
+            page.get_by_role("row").filter(has_text="documents locked").get_by_role("link").click()
+        )
         followup = page.get_by_role("region", name="Replies to her (she sees this part)")
         await expect(followup).to_have_text(
             "Replies to her (she sees this part) She took no code for replies, so nothing written "
