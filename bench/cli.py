@@ -256,7 +256,7 @@ async def _receipts(
                 users=plan.paced_users,
                 pause=plan.pause,
                 warmup=plan.paced_warmup,
-                seconds=plan.paced_seconds,
+                seconds=plan.paced_seconds / 2,
             )
         finally:
             await bot.stop()

@@ -221,6 +221,7 @@ async def paced(
     warmup: float,
     seconds: float,
     alongside: Callable[[float], Coroutine[Any, Any, None]] | None = None,
+    keep_samples: bool = False,
 ) -> dict[str, Any]:
     """``users`` acting with a pause of ``pause`` ± 40 % between actions.
 
@@ -295,6 +296,8 @@ async def paced(
         },
         samples_by_action={kind: len(v) for kind, v in sorted(probe.by_kind.items())},
     )
+    if keep_samples:  # to pool several rounds' latencies (bench/receipts.py)
+        out["latency_seconds"] = probe.samples
     return out
 
 

@@ -251,3 +251,29 @@ async def reply_each(db: Path, team: list[PrivateKey], cases: list[ReportId]) ->
                 parse_public_key(keys[report_id]),
             )
             await store.add_event(eid, report_id, envelope, "desk")
+
+
+async def test_the_idle_wipe_forgets_her_case_and_leaves_nothing(
+    followup: Harness, caseworkers: list[Caseworker]
+) -> None:
+    user = await open_menu(followup, "kk")
+    await tap(followup, user, "📝 Не болғанын айту")
+    await user.command("/menu")
+    await followup.settle()
+    owner = await open_menu(followup, "en")
+    code = await report_with_receipt(followup, owner, STORY)
+    team = [c.key for c in caseworkers]
+    await reply_as_desk(
+        followup.app.settings.vault_path, team[0], team, [("reply", {"text": REPLY})]
+    )
+    await tap(followup, owner, "🏠 Menu")
+    assert REPLY in await type_code(followup, owner, code)
+    followup.clock.advance(16 * 60)
+    assert await followup.app.sweep() == 2
+    await followup.settle()
+    assert owner.visible == [] and user.visible == []
+    assert followup.app.sessions.get(owner.chat.id) is None
+    # Coming back, she starts from the beginning: nothing of the case is on any screen.
+    await owner.command("/start")
+    await followup.settle()
+    assert all(REPLY not in (m.text or "") for m in owner.visible)
