@@ -249,15 +249,28 @@ class Cache:
             )
 
     @_locked
-    def messages(self, ids: Iterable[MessageId] | None = None) -> list[CachedMessage]:
-        """Every cached follow-up message, or those among `ids`."""
-        rows = self._conn.execute("SELECT id, report_id, day, envelope FROM messages").fetchall()
-        wanted = None if ids is None else {i.value for i in ids}
+    def messages(self) -> list[CachedMessage]:
+        """Every cached follow-up message."""
         return [
             CachedMessage(MessageId(bytes(mid)), ReportId(bytes(rid)), str(day), bytes(envelope))
-            for mid, rid, day, envelope in rows
-            if wanted is None or bytes(mid) in wanted
+            for mid, rid, day, envelope in self._conn.execute(
+                "SELECT id, report_id, day, envelope FROM messages"
+            )
         ]
+
+    @_locked
+    def messages_by_id(self, ids: Iterable[MessageId]) -> list[CachedMessage]:
+        """The cached follow-up messages among `ids` (each read alone: they may carry files)."""
+        found = []
+        for mid in ids:
+            row = self._conn.execute(
+                "SELECT report_id, day, envelope FROM messages WHERE id = ?", (mid.value,)
+            ).fetchone()
+            if row is not None:
+                found.append(
+                    CachedMessage(mid, ReportId(bytes(row[0])), str(row[1]), bytes(row[2]))
+                )
+        return found
 
     @_locked
     def reply_keys(self) -> dict[ReportId, str]:

@@ -243,7 +243,7 @@ class Desk:
                 return  # locked meanwhile
             reports = await asyncio.to_thread(self.cache.reports_by_id, result.reports)
             events = await asyncio.to_thread(self.cache.events_by_id, result.events)
-            messages = await asyncio.to_thread(self.cache.messages, result.messages)
+            messages = await asyncio.to_thread(self.cache.messages_by_id, result.messages)
             opening = await self.decryptor.open_all(key, reports, events, None, messages)
             book.drop(result.deleted)
             book.set_reply_keys(await self._reply_keys())
@@ -331,7 +331,7 @@ class Desk:
     async def message_files(self, report_id: ReportId, message_id: MessageId) -> list[Attachment]:
         """The files of one of her follow-up messages, decrypted in memory (not kept)."""
         key, _, _ = self._unlocked_key_only()
-        found = await asyncio.to_thread(self.cache.messages, [message_id])
+        found = await asyncio.to_thread(self.cache.messages_by_id, [message_id])
         if not found or found[0].report_id != report_id:
             raise DeskError(GONE)
         return await asyncio.to_thread(open_message_attachments, key, found[0])
