@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from bench import phases, restart
+from bench import receipts as receipt_phase
 from bench.procs import BARE, POLLING, REAL, WEBHOOK, BotProcess
-from bench.targets import evaluate, render_table
+from bench.targets import evaluate, receipt_targets, render_table
 from flows.catalog import Translator
 from storage import bench as vault_bench
-from storage.keys import generate_keypair
+from storage.keys import PrivateKey, generate_keypair
 from telegram_emulator.client import Emulator
 
 TOKEN = "700000001:BENCHMARK_token_not_a_secret"  # noqa: S105 - the emulator's own token
@@ -57,6 +58,7 @@ class Plan:
     min_idle_seconds: float = 10.0
     store_reports: int = 500
     export_reports: int = 10_000
+    receipt_cases: int = 20
 
 
 SMOKE = Plan(
@@ -77,6 +79,7 @@ SMOKE = Plan(
     min_idle_seconds=2.0,
     store_reports=10,
     export_reports=50,
+    receipt_cases=3,
 )
 
 
@@ -231,9 +234,41 @@ async def _idle(
             await bot.stop()
 
 
+async def _receipts(
+    plan: Plan, workdir: Path, author: PrivateKey, translator: Translator, progress: Any
+) -> dict[str, Any]:
+    """A fresh real bot with ``receipt_cases`` receipts in its vault: bench/receipts.py."""
+    vault = workdir / "receipts" / "reports.sqlite3"
+    env = {
+        "FLOOD_UPDATES": "10000",
+        "REPORT_RECIPIENTS": author.public.text,
+        "VAULT_PATH": str(vault),
+    }
+    async with Emulator(TOKEN) as emu:
+        bot = BotProcess(REAL, emu, workdir, env, mode=POLLING)
+        await bot.start()
+        try:
+            progress(f"real: {plan.receipt_cases} receipts seeded (real Argon2id costs)")
+            codes = await receipt_phase.seed(vault, author, plan.receipt_cases)
+            progress(f"real: paced {plan.paced_users} users, without then with receipt bursts")
+            return await receipt_phase.phase(
+                bot,
+                emu,
+                translator,
+                codes,
+                users=plan.paced_users,
+                pause=plan.pause,
+                warmup=plan.paced_warmup,
+                seconds=plan.paced_seconds / 2,
+            )
+        finally:
+            await bot.stop()
+
+
 async def _bots(plan: Plan, workdir: Path, progress: Any) -> dict[str, Any]:
     translator = Translator.load()
-    recipient = generate_keypair("mlkem768x25519").public.text
+    author = generate_keypair("mlkem768x25519")
+    recipient = author.public.text
     # The emulator has no flood limits: the wipes' budget (WIPE_CALLS_PER_SECOND, 20 against
     # Telegram) would measure the pacing, not the bot. The exit's own cost is measured apart.
     common = {"FLOOD_UPDATES": "10000", "WIPE_CALLS_PER_SECOND": "1000"}
@@ -252,7 +287,27 @@ async def _bots(plan: Plan, workdir: Path, progress: Any) -> dict[str, Any]:
     out[REAL]["exit_after_restart"] = await restart.exit_after_restart(
         workdir, {"FLOOD_UPDATES": "10000"}, plan.restart_crowds
     )
+    out[REAL]["receipts"] = await _receipts(plan, workdir, author, translator, progress)
     return out
+
+
+def run_receipts(plan: Plan, *, quiet: bool = False) -> dict[str, Any]:
+    """Only the receipts phase (``--receipts-only``): its figures, the plan and the machine."""
+    began = time.monotonic()
+
+    def progress(text: str) -> None:
+        if not quiet:
+            print(f"[{time.monotonic() - began:6.1f} s] {text}", file=sys.stderr, flush=True)
+
+    author = generate_keypair("mlkem768x25519")
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        figures = asyncio.run(_receipts(plan, Path(tmp), author, Translator.load(), progress))
+    return {
+        "machine": machine(),
+        "plan": asdict(plan),
+        "receipts": figures,
+        "targets": receipt_targets(figures),
+    }
 
 
 def _vault(plan: Plan, folder: Path | None, progress: Any) -> dict[str, Any]:
@@ -334,6 +389,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder for the vault benchmark's databases (use the bot's disk)",
     )
+    parser.add_argument(
+        "--receipts-only",
+        action="store_true",
+        help="only the receipts phase: receipts checked in bursts while the paced crowd browses",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
@@ -348,6 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = replace(plan, saturate_seconds=args.saturate_seconds)
     if args.sessions:
         plan = replace(plan, sessions=args.sessions)
+    if args.receipts_only:
+        document = json.dumps(run_receipts(plan, quiet=args.quiet), ensure_ascii=False, indent=2)
+        print(document)
+        if args.json:
+            args.json.write_text(document + "\n", encoding="utf-8")
+        return 0
     result = run(plan, vault_dir=args.vault_dir, quiet=args.quiet, smoke=args.smoke)
     print(render_table(result))
     document = json.dumps(result, ensure_ascii=False, indent=2)

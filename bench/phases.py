@@ -80,16 +80,21 @@ async def _window(
     *,
     warmup: float,
     seconds: float,
+    alongside: Callable[[float], Coroutine[Any, Any, None]] | None = None,
 ) -> tuple[Window, Window]:
     """Run every user of ``crowd``; record and snapshot the ``seconds`` after ``warmup``; wait
-    for the crowd to finish and turn the harness's collector back on."""
+    for the crowd to finish and turn the harness's collector back on. ``alongside(seconds)``
+    runs during the measured window (receipts checked while the crowd browses)."""
     tasks = [asyncio.create_task(run(u)) for u in crowd]
     await asyncio.sleep(warmup)
     probe.recording = True
     start = _snapshot(bot, crowd)
+    extra = asyncio.create_task(alongside(seconds)) if alongside is not None else None
     await asyncio.sleep(seconds)
     end = _snapshot(bot, crowd)
     probe.recording = False
+    if extra is not None:
+        await extra
     await asyncio.gather(*tasks)
     probe.close()
     collector_back()
@@ -215,6 +220,8 @@ async def paced(
     pause: float,
     warmup: float,
     seconds: float,
+    alongside: Callable[[float], Coroutine[Any, Any, None]] | None = None,
+    keep_samples: bool = False,
 ) -> dict[str, Any]:
     """``users`` acting with a pause of ``pause`` ± 40 % between actions.
 
@@ -266,7 +273,13 @@ async def paced(
                 return
 
     start, end = await _window(
-        bot, crowd, probe, bare if bot.kind == BARE else real, warmup=warmup, seconds=seconds
+        bot,
+        crowd,
+        probe,
+        bare if bot.kind == BARE else real,
+        warmup=warmup,
+        seconds=seconds,
+        alongside=alongside,
     )
     memory = bot.memory()
     out: dict[str, Any] = dict(_rates(start, end))
@@ -283,6 +296,8 @@ async def paced(
         },
         samples_by_action={kind: len(v) for kind, v in sorted(probe.by_kind.items())},
     )
+    if keep_samples:  # to pool several rounds' latencies (bench/receipts.py)
+        out["latency_seconds"] = probe.samples
     return out
 
 

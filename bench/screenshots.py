@@ -1,5 +1,6 @@
-"""``python -m bench.screenshots``: the desk's pictures in docs/ (inbox, a report, statistics),
-taken with Playwright in Debian's Chromium from made-up reports: no real data, ever.
+"""``python -m bench.screenshots``: the desk's pictures in docs/ (inbox, a report, a case with a
+reply thread, statistics), taken with Playwright in Debian's Chromium from made-up reports: no
+real data, ever.
 
 Beside the benchmark because it runs the real desk over a generated vault in the same way.
 """
@@ -20,14 +21,18 @@ from caseworker.desk.cache import Cache
 from caseworker.desk.server import start
 from caseworker.desk.state import DeskConfig
 from storage.events import CaseEvent, EventId, seal_event
+from storage.followups import Case, Followups, seal_for_reporter
 from storage.keys import (
     Passphrase,
+    PrivateKey,
+    PublicKey,
     generate_keypair,
     insecure_argon2_params,
     read_key_file_info,
     write_private_key_file,
 )
-from storage.report import Attachment, Report
+from storage.receipts import derive, insecure_receipt_cost, new_receipt
+from storage.report import Attachment, Report, ReportId
 from storage.staff_store import StaffStore
 from storage.vault import Vault, utc_today
 
@@ -40,6 +45,13 @@ STORIES = [
     "My mother-in-law and my husband do not let me leave the house alone.",
     "Он толкнул меня к стене. Я боюсь возвращаться домой вечером.",
 ]
+# A made-up follow-up thread: her message, a reply, what she sees, her answer back.
+THREAD_IN = "Спасибо, что ответили. Мне удобно говорить только днём, пока он на работе."
+THREAD_REPLY = (
+    "Мы прочитали ваше сообщение. Юрист центра может встретиться с вами во вторник в 11:00; "
+    "на входе скажите, что вы на консультацию."
+)
+THREAD_BACK = "Во вторник смогу. Можно прийти с ребёнком?"
 REGIONS = ["almaty_city", "astana", "shymkent", "karaganda", "turkistan", "abai"]
 FORMS = ["physical", "psychological", "economic", "sexual"]
 
@@ -50,7 +62,7 @@ def _photo() -> bytes:
     return png(320, 200, (120, 130, 150))
 
 
-async def make(folder: Path) -> tuple[Path, Path]:
+async def make(folder: Path) -> tuple[Path, Path, str]:
     rng = random.Random(7)  # noqa: S311 - made-up sample data
     me, colleague = generate_keypair(), generate_keypair("x25519")
     key = folder / "aigerim.key"
@@ -60,15 +72,16 @@ async def make(folder: Path) -> tuple[Path, Path]:
     db = folder / "vault.db"
     today = utc_today()
     team = [me.public, colleague.public]
-    ids = []
+    ids, russian = [], []
     async with await Vault.open(db, recipients=team) as vault:
         for n in range(36):
             day = (today - timedelta(days=rng.randint(0, 55))).isoformat()
             files = [Attachment(kind="photo", mime="image/jpeg", name="photo.jpg", data=_photo())]
+            language = rng.choice(["ru", "kk", "en", "ru"])
             ids.append(
                 await vault.store(
                     Report(
-                        language=rng.choice(["ru", "kk", "en", "ru"]),
+                        language=language,
                         answers={
                             "forms": sorted(rng.sample(FORMS, rng.randint(1, 2))),
                             "when": rng.choice(["this_week", "today", "this_month"]),
@@ -82,6 +95,8 @@ async def make(folder: Path) -> tuple[Path, Path]:
                     )
                 )
             )
+            if language == "ru" and 0 < n < 12:
+                russian.append(ids[-1])
     async with await StaffStore.open(db) as store:
         for n, rid in enumerate(ids[:12]):
             author, name = (colleague, "Dana") if n % 3 else (me, "Aigerim")
@@ -95,14 +110,42 @@ async def make(folder: Path) -> tuple[Path, Path]:
                 event = CaseEvent(kind=kind, body=body, day=today.isoformat(), seq=seq)
                 envelope = seal_event(event, eid, rid, author, team, name)
                 await store.add_event(eid, rid, envelope, author.public.fingerprint)
-    return key, db
+    await _thread(db, russian[0], me, team)
+    return key, db, colleague.public.text
+
+
+async def _thread(db: Path, rid: ReportId, me: PrivateKey, team: list[PublicKey]) -> None:
+    """A receipt on one report, her two messages and a reply with what she sees between them."""
+    today = utc_today()
+    async with await Vault.open(db, recipients=team) as vault:
+        followups = Followups(vault)
+        keys = derive(new_receipt(), await followups.salt(), insecure_receipt_cost())
+        await followups.attach(rid, keys)
+        case = Case(rid, keys.public)
+        for day, text in ((today - timedelta(days=2), THREAD_IN), (today, THREAD_BACK)):
+            message = Report(language="ru", answers={"message": text}, received_day=day.isoformat())
+            await followups.add_message(case, message)
+    async with await StaffStore.open(db) as store:
+        said: list[tuple[str, dict[str, object]]] = [
+            ("reply", {"text": THREAD_REPLY}),
+            ("reporter_status", {"status": "answered"}),
+        ]
+        for seq, (kind, body) in enumerate(said, start=4):
+            eid = EventId.new()
+            event = CaseEvent(
+                kind=kind, body=body, day=(today - timedelta(days=1)).isoformat(), seq=seq
+            )
+            envelope = seal_for_reporter(event, eid, rid, me, team, keys.public, "Aigerim")
+            await store.add_event(eid, rid, envelope, me.public.fingerprint)
 
 
 async def shoot(out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="desk-shots-") as tmp:
         folder = Path(tmp)
-        key, db = await make(folder)
-        config = DeskConfig(key_path=key, key_info=read_key_file_info(key), db=db)
+        key, db, colleague = await make(folder)
+        config = DeskConfig(
+            key_path=key, key_info=read_key_file_info(key), db=db, team_spec=colleague
+        )
         running = await start(config, Cache(folder / "cache.sqlite3"))
         try:
             async with async_playwright() as playwright:
@@ -136,6 +179,15 @@ async def shoot(out: Path) -> None:
                 )
                 await page.get_by_role("img", name="Photo 1 from the report").wait_for()
                 await page.screenshot(path=str(out / "desk-report.png"), full_page=True)
+                await page.goto(running.url.split("/open")[0] + "/?status=all&unread=1")
+                await (
+                    page.get_by_role("row")
+                    .filter(has_text="new from her")
+                    .get_by_role("link")
+                    .click()
+                )
+                await page.get_by_text("Reply to her:").wait_for()
+                await page.screenshot(path=str(out / "desk-followup.png"), full_page=True)
                 await page.goto(running.url.split("/open")[0] + "/stats")
                 await page.screenshot(path=str(out / "desk-statistics.png"), full_page=True)
                 await browser.close()
@@ -148,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DOCS)
     args = parser.parse_args(argv)
     asyncio.run(shoot(args.out))
-    print(f"wrote desk-inbox.png, desk-report.png, desk-statistics.png to {args.out}")
+    print(
+        "wrote desk-inbox.png, desk-report.png, desk-followup.png, desk-statistics.png "
+        f"to {args.out}"
+    )
     return 0
 
 

@@ -61,6 +61,27 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         target("start to first poll, x bare", start, "<= 1.2", start <= 1.2),
         *_webhook_targets(result),
+        *receipt_targets(real["receipts"]),
+    ]
+
+
+def receipt_targets(receipts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 13: checking receipts (Argon2id, 64 MiB) must not move other users' latency, and
+    she sees her replies within a second of typing her receipt."""
+    ratio, alone = receipts["p99_ratio"], receipts["alone_ms_to_replies"]
+    return [
+        {
+            "target": "receipts: paced p99 with bursts of receipts, x without",
+            "value": ratio,
+            "limit": "<= 1.2",
+            "met": bool(ratio <= 1.2),
+        },
+        {
+            "target": "receipts: typed receipt to replies on screen (ms)",
+            "value": alone,
+            "limit": "<= 1000",
+            "met": bool(0 < alone <= 1000),
+        },
     ]
 
 

@@ -25,10 +25,12 @@ from bot import incidents
 from bot.alerts import NewReportAlerts
 from bot.api_session import BotApiSession
 from bot.config import Address, ConfigError, Settings
-from bot.conversation import Conversation, Provider
+from bot.conversation import Conversation, Provider, ServiceFn
+from bot.followup import FOLLOWUP_FLOW, Followup
 from bot.handlers import routers
 from bot.middlewares import PrivateChatsOnly, RecordSentMessages, SessionBinding
 from bot.pacing import Pacer
+from bot.receipt_gate import ReceiptGate
 from bot.render import language_of
 from bot.replies import AnswerInResponse
 from bot.reports import ReportDesk
@@ -39,7 +41,7 @@ from bot.webhook import WebhookServer
 from bot.wipe import Wiper
 from flows.catalog import DEFAULT_LANGUAGE, N_, Translator
 from flows.directory import default_path, directory_text, load_directory
-from flows.engine import Notice, answers_of
+from flows.engine import Notice, Submit, answers_of
 from flows.loader import load_book
 
 log = logging.getLogger(__name__)
@@ -238,10 +240,12 @@ def build_app(
     translator: Translator | None = None,
     sweep_every: float | None = None,
     request_timeout: float | None = None,
+    receipts: ReceiptGate | None = None,
 ) -> App:
     """Wire the bot against ``settings.bot_api_base`` (Telegram or any Bot API server).
 
     ``request_timeout`` overrides aiogram's 60 s per Bot API request (tests of slow answers).
+    ``receipts``: the follow-up receipts' limits and derivation pool (tests pass cheap costs).
     """
     api = TelegramAPIServer.from_base(settings.bot_api_base)
     session = BotApiSession(api=api, timeout=request_timeout or DEFAULT_TIMEOUT)
@@ -278,11 +282,18 @@ def build_app(
 
     providers: dict[str, Provider] = {"directory": show_directory}
     params: dict[str, str] = {}
+    services: dict[str, ServiceFn] = {}
+    sink = None
     if desk is not None:
         providers["review"] = desk.review
         params.update(desk.limits())
+        followup = Followup(vault=desk.vault, translator=translator, gate=receipts or ReceiptGate())
+        providers["receipt"], providers["thread"] = followup.receipt, followup.thread
+        services.update(followup.services())
+        sink = _sink(desk, followup)
     else:
-        providers["review"] = lambda session: ""
+        for name in ("review", "receipt", "thread"):
+            providers[name] = _nothing
     tally = Tally()
     wiper = Wiper(
         bot,
@@ -296,9 +307,10 @@ def build_app(
         translator=translator,
         sessions=sessions,
         settings=settings,
-        report_sink=desk.submit if desk is not None else None,
+        report_sink=sink,
         providers=providers,
         params=params,
+        services=services,
     )
     # No FSM: sessions live in SessionStore; aiogram's FSM context per update was pure cost.
     dp = Dispatcher(storage=NoStorage(), disable_fsm=True, conversation=conversation, desk=desk)
@@ -371,6 +383,23 @@ def build_app(
     dp.shutdown.register(on_shutdown)
     dp.errors.register(on_error)
     return app
+
+
+def _nothing(session: Session) -> str:
+    """A placeholder of a screen the deployment gates off (no reporting, no follow-up)."""
+    return ""
+
+
+def _sink(desk: ReportDesk, followup: Followup) -> Callable[[Session, Submit], Awaitable[None]]:
+    """Submits by flow: a report to the vault, a follow-up message beside its report."""
+
+    async def submit(session: Session, effect: Submit) -> None:
+        if effect.flow == FOLLOWUP_FLOW:
+            await followup.submit(session, effect)
+        else:
+            await desk.submit(session, effect)
+
+    return submit
 
 
 async def _sweep_forever(app: App, interval: float) -> None:

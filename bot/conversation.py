@@ -24,7 +24,7 @@ from bot.sessions import Session, SessionStore, new_nonce
 from bot.tally import EXIT, IDLE, SHUTDOWN, Tally
 from bot.wipe import Span, Wiper, forget_updates
 from flows.catalog import N_, Translator
-from flows.engine import Event, Exit, Media, Notice, Submit, step, submitted
+from flows.engine import Event, Exit, Media, Notice, Service, Submit, step, submitted
 from flows.loader import LANGUAGE, Book
 from flows.schema import Question
 
@@ -36,6 +36,7 @@ HEADER = "🌿"
 # What she reads when her chat could not be wiped: Telegram's own "Delete chat" can.
 WIPE_INCOMPLETE = N_("common.wipe_incomplete")
 SUBMIT_FAILED = N_("common.submit_failed")
+SERVICE_FAILED = N_("common.error")
 ORGANISATION = N_("common.organisation_default")
 # Conversations wiped at once by a sweep or a shutdown: enough to finish quickly, few enough not
 # to trip Telegram's rate limits.
@@ -53,6 +54,13 @@ class ReportRefused(Exception):
     def __init__(self, notice: Notice) -> None:
         super().__init__(notice.msgid)
         self.notice = notice
+
+
+# What a service decides: the screen to show next (None: stay) and a notice above it.
+ServiceResult = tuple[str | None, Notice | None]
+# A bot service a flow names (``action: service`` or a screen that ``takes`` typed text): receipts
+# and cases (bot/followup.py). Raises on failure; she is told something went wrong.
+ServiceFn = Callable[[Session, Service], Awaitable[ServiceResult]]
 
 
 # Fills one placeholder a screen ``shows`` (a review of answers, a directory), from the session.
@@ -75,6 +83,7 @@ class Conversation:
         params: Mapping[str, str] | None = None,
         tally: Tally | None = None,
         wiper: Wiper | None = None,
+        services: Mapping[str, ServiceFn] | None = None,
     ) -> None:
         self.book = book
         self.wiper = wiper
@@ -84,6 +93,7 @@ class Conversation:
         self.settings = settings
         self.report_sink = report_sink
         self.providers = dict(providers or {})
+        self.services = dict(services or {})
         missing = {name for screen in book.screens.values() for name in screen.shows} - set(
             self.providers
         )
@@ -135,6 +145,12 @@ class Conversation:
             return
         if isinstance(outcome.effect, Submit):
             await self._submit(bot, session, outcome.effect, pressed_message_id)
+            return
+        if isinstance(outcome.effect, Service):
+            if answer_message_id is not None:
+                # Typed for a service (a receipt): gone from the chat whatever it held.
+                dispose = (*dispose, answer_message_id)
+            await self._service(bot, session, outcome.effect, pressed_message_id, dispose)
             return
         before = session.state, session.nonce
         session.state = outcome.state
@@ -268,6 +284,7 @@ class Conversation:
         session.message_ids.clear()
         session.gaps = ()
         session.drop_attachments()
+        session.forget_followup()
         session.state = replace(session.state, answers={})
         session.live_message_id = None
         forget_updates()
@@ -333,6 +350,27 @@ class Conversation:
             return  # still recorded: the wipe will try again
         for i in stale:
             session.forget_message(i)
+
+    async def _service(
+        self,
+        bot: Bot,
+        session: Session,
+        effect: Service,
+        pressed_message_id: int | None,
+        dispose: Sequence[int],
+    ) -> None:
+        service = self.services.get(effect.name)
+        if service is None:  # a deployment without the feature: the flows gate it off
+            await self.show(bot, session, Notice(SERVICE_FAILED), edit=pressed_message_id)
+            return
+        try:
+            target, notice = await service(session, effect)
+        except Exception as exc:  # her session is as it was; she may simply try again
+            incidents.note(f"service {effect.name} failed", exc)
+            target, notice = None, Notice(SERVICE_FAILED)
+        if target is not None:
+            session.state = replace(session.state, screen=self.book.arrive(target), return_to=None)
+        await self.show(bot, session, notice, edit=pressed_message_id, dispose=dispose)
 
     async def _submit(
         self, bot: Bot, session: Session, effect: Submit, pressed_message_id: int | None

@@ -41,6 +41,7 @@ from flows.engine import Answer, Notice, Submit, answers_of
 from flows.loader import Book
 from flows.schema import Option, QuestionKind
 from storage import Attachment, PublicKey, Report, Vault, VaultFull
+from storage.followups import Followups
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,8 @@ class ReportDesk:
             reports_per_day=settings.reports_per_day,
         )
         await desk.purge_expired()
+        # The installation's receipt salt exists from the first start (storage/FORMAT.md).
+        await Followups(vault).salt()
         return desk
 
     async def close(self) -> None:
@@ -341,7 +344,9 @@ class ReportDesk:
             ],
             received_day=self.vault.today().isoformat(),
         )
-        await self.vault.store(report)
+        report_id = await self.vault.store(report)
+        # She may take a receipt for it on the next screen (bot/followup.py); memory only.
+        session.receipt_offer = report_id.value
 
 
 def _media_fields(book: Book, flow: str) -> set[str]:

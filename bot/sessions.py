@@ -79,6 +79,14 @@ class Session:
     flood_warned: bool = False
     # When her reports of the last hour were sent (the store's clock), for the hourly limit.
     reports_sent: tuple[float, ...] = ()
+    # Follow-up (bot/followup.py). The id of the report she just sent, while she may still take a
+    # receipt for it; the receipt itself only until its screen is drawn, once; the case her
+    # receipt opened (report id, reply key seed) and what she may read of it. Never the receipt
+    # after it was shown; all of it goes with the session at exit and idle.
+    receipt_offer: bytes | None = field(default=None, repr=False)
+    receipt_shown: str | None = field(default=None, repr=False)
+    case: tuple[bytes, bytes] | None = field(default=None, repr=False)
+    thread: tuple[str, tuple[tuple[str, str], ...]] | None = field(default=None, repr=False)
     # Dropped from the store (exit, idle, eviction, shutdown): nothing may be added to it but
     # messages to delete.
     closed: bool = False
@@ -115,6 +123,10 @@ class Session:
             self.recent,
             self.flood_warned,
             self.reports_sent,
+            self.receipt_offer,
+            self.receipt_shown,
+            self.case,
+            self.thread,
         )
         return _LAST_SEEN.pack(self.last_seen) + marshal.dumps(fields)
 
@@ -139,6 +151,10 @@ class Session:
             recent,
             flood_warned,
             reports_sent,
+            receipt_offer,
+            receipt_shown,
+            case,
+            thread,
         ) = fields
         state = State(locale=locale, screen=screen, return_to=return_to)
         if answers:
@@ -158,6 +174,10 @@ class Session:
             recent=recent,
             flood_warned=flood_warned,
             reports_sent=reports_sent,
+            receipt_offer=receipt_offer,
+            receipt_shown=receipt_shown,
+            case=case,
+            thread=thread,
         )
 
     @property
@@ -208,6 +228,11 @@ class Session:
         if self._attachments is None:
             self._attachments = {}
         self._attachments[token] = attachment
+
+    def forget_followup(self) -> None:
+        """Drop everything a receipt gave or opened (exit, idle, a deleted case)."""
+        self.receipt_offer = self.receipt_shown = None
+        self.case = self.thread = None
 
     def keep_attachments(self, tokens: Collection[str]) -> None:
         """Forget every file of the draft but those under ``tokens``."""

@@ -103,7 +103,18 @@ class Submit:
     then: str
 
 
-Effect = Exit | Submit
+@dataclass(frozen=True, slots=True)
+class Service:
+    """Run the bot's service ``name`` (a receipt taken or checked, a case deleted): on success
+    the bot shows ``then`` (or the screen the service names). ``text``: what she typed on a
+    screen that ``takes`` it; never kept in the state."""
+
+    name: str
+    then: str | None = None
+    text: str | None = field(default=None, repr=False)
+
+
+Effect = Exit | Submit | Service
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,13 +327,20 @@ def _press_action(state: State, flow_id: str, key: Key) -> Outcome:
         assert key.target is not None
         effect = Submit(flow=flow_id, answers=answers_of(state, flow_id), then=key.target)
         return Outcome(state=state, effect=effect, moved=False)
+    if key.action is Action.SERVICE:
+        assert key.value is not None and key.target is not None
+        return Outcome(state=state, effect=Service(key.value, key.target), moved=False)
     # DISCARD
     return _go(replace(_without_flow(state, flow_id), return_to=None), key.target or HOME)
 
 
 def _text(book: Book, state: State, text: str) -> Outcome:
     ref = _current(state)
-    question = book.screen(ref).question
+    screen = book.screen(ref)
+    if screen.takes is not None and screen.then is not None:
+        then = qualify(book.flow_of(ref), screen.then)
+        return Outcome(state=state, effect=Service(screen.takes, then, text), moved=False)
+    question = screen.question
     if question is None or question.kind is not QuestionKind.TEXT:
         return _stay(state, Notice("common.use_buttons"))
     flow_id = book.flow_of(ref)

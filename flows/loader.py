@@ -87,6 +87,8 @@ def screen_targets(flow_id: str, screen: Screen) -> Iterator[str]:
                 yield qualify(flow_id, option.go)
     if screen.otherwise is not None:
         yield qualify(flow_id, screen.otherwise)
+    if screen.then is not None:
+        yield qualify(flow_id, screen.then)
     if screen.parent is not None:
         yield qualify(flow_id, screen.parent)
 

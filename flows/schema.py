@@ -34,6 +34,7 @@ class Action(StrEnum):
     SET_LANGUAGE = "set_language"  # value: kk | ru | en
     SUBMIT = "submit"  # seal this flow's answers as a report
     DISCARD = "discard"  # forget this flow's answers
+    SERVICE = "service"  # value: a bot service's name (e.g. take_receipt); go: where it leads
 
 
 class Nav(StrEnum):
@@ -80,6 +81,10 @@ class Button(_Model):
             raise ValueError("'submit' needs 'go': the screen shown once the report is stored")
         if self.action is Action.EXIT and self.go is not None:
             raise ValueError("'exit' takes no 'go': the conversation is wiped")
+        if self.action is Action.SERVICE and (
+            self.go is None or self.value is None or not re.fullmatch(IDENT, self.value)
+        ):
+            raise ValueError("'service' needs a 'value' (the service's name) and 'go'")
         return self
 
 
@@ -157,11 +162,20 @@ class Screen(_Model):
     # would land here lands on ``otherwise`` instead.
     requires: Annotated[str, Field(pattern=rf"^{IDENT}$")] | None = None
     otherwise: Ref | None = None
+    # Typed text on this screen goes to the bot service of this name (a receipt), never into
+    # the answers; her message is deleted at once, whatever it held.
+    takes: Annotated[str, Field(pattern=rf"^{IDENT}$")] | None = None
+    # Where a screen that ``takes`` typed text leads once its service accepted it.
+    then: Ref | None = None
 
     @model_validator(mode="after")
     def _gate(self) -> Self:
         if (self.requires is None) != (self.otherwise is None):
             raise ValueError("'requires' and 'otherwise' go together")
+        if self.takes is not None and self.question is not None:
+            raise ValueError("a screen that 'takes' typed text asks no question")
+        if (self.takes is None) != (self.then is None):
+            raise ValueError("'takes' and 'then' go together")
         return self
 
     @field_validator("nav")

@@ -3,8 +3,9 @@ sizes and key fingerprints; see staff_api/README.md for the contract.
 
     GET  /v1/health                 unsigned: 200 when the vault answers
     GET  /v1/team                   the caseworkers' public keys (events are sealed to all)
-    GET  /v1/index?since=YYYY-MM-DD reports received and events recorded on or after that day
-    POST /v1/fetch                  sealed envelopes of reports and events, by id
+    GET  /v1/index?since=YYYY-MM-DD reports received, events recorded and her follow-up messages
+                                    kept on or after that day; the reply keys of live reports
+    POST /v1/fetch                  sealed envelopes of reports, events and messages, by id
     POST /v1/events                 keep one sealed case event beside its report
     POST /v1/audit                  the desk reports an export (audited like a fetch)
     GET  /v1/audit?since=YYYY-MM-DD the staff audit log
@@ -27,6 +28,7 @@ from staff_api.auth import REFUSED, body, caller, gate
 from staff_api.config import Settings
 from storage.errors import StorageError
 from storage.events import EventId
+from storage.followups import MessageId
 from storage.keys import PublicKey
 from storage.report import ReportId
 from storage.signing import NonceCache
@@ -114,6 +116,8 @@ async def index(request: web.Request) -> web.Response:
             "today": found.today,
             "reports": [[r.id.hex, r.received_day, r.expires_day, r.size] for r in found.reports],
             "events": [[e.id.hex, e.report_id.hex, e.day, e.size] for e in found.events],
+            "messages": [[m.id.hex, m.report_id.hex, m.day, m.size] for m in found.messages],
+            "reply_keys": {rid.hex: key for rid, key in found.reply_keys.items()},
         }
     )
 
@@ -123,6 +127,7 @@ async def fetch(request: web.Request) -> web.Response:
     document = _document(request)
     report_ids = _ids(document.get("reports", []), ReportId)
     event_ids = _ids(document.get("events", []), EventId)
+    message_ids = _ids(document.get("messages", []), MessageId)
     store = request.app[STORE]
     reports: dict[str, str] = {}
     deferred: list[str] = []
@@ -140,7 +145,26 @@ async def fetch(request: web.Request) -> web.Response:
     if event_ids:
         for eid, (rid, envelope) in (await store.fetch_events(event_ids)).items():
             events[eid.hex] = [rid.hex, _b64(envelope)]
-    return _json({"reports": reports, "events": events, "deferred": deferred})
+    messages: dict[str, list[str]] = {}
+    deferred_messages: list[str] = []
+    if message_ids:
+        fetched = await store.fetch_messages(message_ids, caller(request).fingerprint)
+        for mid, (rid, envelope) in fetched.items():
+            # Her messages may carry files: the same budget as reports bounds one answer.
+            if spent and spent + len(envelope) > FETCH_BUDGET:
+                deferred_messages.append(mid.hex)
+                continue
+            spent += len(envelope)
+            messages[mid.hex] = [rid.hex, _b64(envelope)]
+    return _json(
+        {
+            "reports": reports,
+            "events": events,
+            "messages": messages,
+            "deferred": deferred,
+            "deferred_messages": deferred_messages,
+        }
+    )
 
 
 async def add_event(request: web.Request) -> web.Response:

@@ -46,6 +46,10 @@ class Purpose:
 
 REPORT = Purpose(magic=MAGIC, info=HPKE_INFO, name="report")
 CASE_EVENT = Purpose(magic=b"SREV", info=b"safe-report/v1 case-event data-key", name="case event")
+# What a survivor writes back with her receipt: a report's payload, under its own magic and info.
+FOLLOWUP = Purpose(
+    magic=b"SRFM", info=b"safe-report/v1 follow-up data-key", name="follow-up message"
+)
 DATA_KEY_LEN = 32
 TAG_LEN = 16
 # The data key is used for exactly one encryption, so a fixed nonce cannot repeat under it.
@@ -125,9 +129,17 @@ def seal(report: Report, report_id: ReportId, recipients: Sequence[PublicKey]) -
     it was made with, and encrypted there in place; the attachments themselves are the only
     other copy. (Built the simple way, a report of 47 MiB of files took five more copies.)
     """
+    return seal_report_as(REPORT, report, report_id.value, recipients)
+
+
+def seal_report_as(
+    purpose: Purpose, report: Report, associated: bytes, recipients: Sequence[PublicKey]
+) -> bytearray:
+    """`seal` for any purpose that carries a report's payload (a follow-up message does):
+    `associated` is the row's id or ids, bound into the payload's associated data."""
     length = encoded_length(report)
     padded_size = bucket_size(_LEN_PREFIX.size + length)
-    envelope, payload = _sealed_header(REPORT, padded_size, report_id.value, recipients)
+    envelope, payload = _sealed_header(purpose, padded_size, associated, recipients)
     _LEN_PREFIX.pack_into(payload, 0, length)
     write_report(report, payload[_LEN_PREFIX.size : _LEN_PREFIX.size + length])
     return envelope.finish(payload)
@@ -321,6 +333,7 @@ def envelope_overhead(recipient_kinds: Sequence[KeyKind]) -> int:
 
 __all__ = [
     "CASE_EVENT",
+    "FOLLOWUP",
     "HPKE_INFO",
     "KEY_ID_LEN",
     "MAGIC",
@@ -338,6 +351,7 @@ __all__ = [
     "seal",
     "seal_for",
     "seal_padded",
+    "seal_report_as",
     "sealed_size",
     "unpad",
 ]

@@ -7,7 +7,8 @@ id, so an event cannot be moved to another report or row, and the signature bind
 caseworker cannot forge a colleague's event even though she can open it.
 
 Kinds are data: a reader keeps an event of a kind it does not know (a later version's) and shows
-it as such, so new kinds (replies, a reporter-visible status) can be added without a new format.
+it as such, so new kinds were added without a new format: `reply` and `reporter_status` are sealed
+to the survivor's reply key as well as the team's (storage/followups.py), the rest to the team.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ from storage.report import ReportId
 
 SIGNATURE_CONTEXT = b"safe-report/v1 case-event signature\x00"
 STATUSES = ("new", "in_progress", "closed")
+# What the survivor may be shown (a `reporter_status` event), separate from the internal status.
+REPORTER_STATUSES = ("received", "reading", "answered", "closed")
+# Kinds sealed to her reply key as well as the team's: the only ones the bot ever shows her.
+REPLY, REPORTER_STATUS = "reply", "reporter_status"
+FOR_REPORTER = frozenset({REPLY, REPORTER_STATUS})
+MAX_REPLY_CHARS = 4000
 MAX_NOTE_CHARS = 4000
 MAX_TAG_CHARS = 40
 MAX_SEQ = 2**31 - 1
@@ -92,7 +99,14 @@ def check_body(kind: str, body: Mapping[str, Any]) -> None:
     """Validate the body of a known kind; any JSON object is kept for an unknown kind."""
     if not isinstance(body, Mapping):
         raise InvalidReport("an event body is an object")
-    expected = {"status": {"status"}, "note": {"text"}, "tag": {"tag", "on"}, "assign": {"to"}}
+    expected = {
+        "status": {"status"},
+        "note": {"text"},
+        "tag": {"tag", "on"},
+        "assign": {"to"},
+        REPLY: {"text"},
+        REPORTER_STATUS: {"status"},
+    }
     if kind not in expected:
         return
     if set(body) != expected[kind]:
@@ -101,6 +115,10 @@ def check_body(kind: str, body: Mapping[str, Any]) -> None:
         raise InvalidReport(f"a status is one of {', '.join(STATUSES)}")
     if kind == "note":
         _text(body["text"], MAX_NOTE_CHARS, "a note")
+    if kind == REPLY:
+        _text(body["text"], MAX_REPLY_CHARS, "a reply")
+    if kind == REPORTER_STATUS and body["status"] not in REPORTER_STATUSES:
+        raise InvalidReport(f"the status she sees is one of {', '.join(REPORTER_STATUSES)}")
     if kind == "tag":
         tag = _text(body["tag"], MAX_TAG_CHARS, "a tag")
         if any(unicodedata.category(ch).startswith("C") for ch in tag) or tag != tag.strip():
@@ -217,8 +235,13 @@ def _object(value: object) -> dict[str, Any]:
 
 
 __all__ = [
+    "FOR_REPORTER",
     "MAX_NOTE_CHARS",
+    "MAX_REPLY_CHARS",
     "MAX_TAG_CHARS",
+    "REPLY",
+    "REPORTER_STATUS",
+    "REPORTER_STATUSES",
     "STATUSES",
     "CaseEvent",
     "EventId",

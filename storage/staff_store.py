@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +24,7 @@ import aiosqlite
 from storage.envelope import CASE_EVENT, parse
 from storage.errors import StorageError, VaultError
 from storage.events import EventId
+from storage.followups import MessageId
 from storage.report import ReportId
 from storage.vault import _CONNECTION_PRAGMAS, Clock, migrate, utc_today
 
@@ -56,13 +57,27 @@ class IndexedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexedMessage:
+    """What the index says about one of her follow-up messages (an `SRFM` envelope)."""
+
+    id: MessageId
+    report_id: ReportId
+    day: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class Index:
     """Reports received, and events recorded, on or after a day; `today` is the store's day, the
-    `since` of the next sync (less one day, for the day boundary)."""
+    `since` of the next sync (less one day, for the day boundary). `messages`: her follow-up
+    messages kept on or after that day; `reply_keys`: the public reply key (an `srk1-` line) of
+    every listed report whose writer took a receipt, which replies are sealed to as well."""
 
     today: str
     reports: list[IndexedReport]
     events: list[IndexedEvent]
+    messages: list[IndexedMessage] = field(default_factory=list)
+    reply_keys: dict[ReportId, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +146,28 @@ class StaffStore:
                 (first, today),
             )
         ]
-        return Index(today=today, reports=reports, events=events)
+        messages = [
+            IndexedMessage(MessageId(bytes(mid)), ReportId(bytes(rid)), str(day), int(size))
+            for mid, rid, day, size in await self._all(
+                "SELECT m.id, m.report_id, m.day, length(m.envelope) FROM followup_messages m "
+                "JOIN reports r ON r.id = m.report_id "
+                "WHERE m.day >= ? AND r.expires_day > ? ORDER BY m.id",
+                (first, today),
+            )
+        ]
+        # Every live report's key, not only those received since: a receipt can be taken on a
+        # later day than the report's, and a desk seals each reply to the key she holds now.
+        reply_keys = {
+            ReportId(bytes(rid)): str(key)
+            for rid, key in await self._all(
+                "SELECT f.report_id, f.reply_key FROM followups f "
+                "JOIN reports r ON r.id = f.report_id WHERE r.expires_day > ? ORDER BY f.report_id",
+                (today,),
+            )
+        }
+        return Index(
+            today=today, reports=reports, events=events, messages=messages, reply_keys=reply_keys
+        )
 
     async def fetch_reports(self, ids: Sequence[ReportId], actor: str) -> dict[ReportId, bytes]:
         """The envelopes of the reports among `ids` that exist; each fetch is audited (once per
@@ -155,6 +191,20 @@ class StaffStore:
             tuple(i.value for i in ids),
         )
         return {EventId(bytes(e)): (ReportId(bytes(r)), bytes(env)) for e, r, env in rows}
+
+    async def fetch_messages(
+        self, ids: Sequence[MessageId], actor: str
+    ) -> dict[MessageId, tuple[ReportId, bytes]]:
+        """The envelopes (and report ids) of her follow-up messages among `ids` that exist; each
+        fetch is audited against its report (once per report, key and day), like a report's."""
+        _check_batch(ids)
+        rows = await self._all(
+            f"SELECT id, report_id, envelope FROM followup_messages WHERE id IN ({_marks(ids)})",  # noqa: S608
+            tuple(i.value for i in ids),
+        )
+        found = {MessageId(bytes(m)): (ReportId(bytes(r)), bytes(env)) for m, r, env in rows}
+        await self._audit({rid for rid, _ in found.values()}, actor, FETCH)
+        return found
 
     async def add_event(
         self, event_id: EventId, report_id: ReportId, envelope: bytes, actor: str

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import quote
 
 import aiosqlite
@@ -84,6 +85,33 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER reports_take_their_case_along AFTER DELETE ON reports BEGIN
         DELETE FROM case_events WHERE report_id = old.id;
         DELETE FROM staff_audit WHERE report_id = old.id;
+    END;
+    """,
+    # Schema 3, follow-up with a receipt (storage/followups.py): the installation's receipt salt
+    # (written on first open, not here: a migration is plain SQL), the lookup id and reply key
+    # kept beside a report whose writer took a receipt, and her sealed follow-up messages. The
+    # trigger purges both with their report, as for case events.
+    """
+    CREATE TABLE installation (
+        name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 32),
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE followups (
+        report_id BLOB PRIMARY KEY CHECK (length(report_id) = 16),
+        lookup_id BLOB NOT NULL UNIQUE CHECK (length(lookup_id) = 32),
+        reply_key TEXT NOT NULL CHECK (length(reply_key) BETWEEN 1 AND 4096)
+    ) WITHOUT ROWID;
+    CREATE TABLE followup_messages (
+        report_id BLOB NOT NULL CHECK (length(report_id) = 16),
+        id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        day TEXT NOT NULL CHECK (date(day) IS day),
+        envelope BLOB NOT NULL,
+        PRIMARY KEY (report_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX followup_messages_by_day ON followup_messages (day);
+    CREATE TRIGGER reports_take_their_followup_along AFTER DELETE ON reports BEGIN
+        DELETE FROM followups WHERE report_id = old.id;
+        DELETE FROM followup_messages WHERE report_id = old.id;
     END;
     """,
 )
@@ -252,6 +280,39 @@ class Vault:
     def today(self) -> date:
         """The vault's clock: use `vault.today().isoformat()` as a new report's received_day."""
         return self._clock()
+
+    @property
+    def recipients(self) -> tuple[PublicKey, ...]:
+        """The caseworkers' keys every envelope is sealed to."""
+        return self._recipients
+
+    async def rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only query (storage/followups.py reads its tables with this). Under
+        the vault's lock: on this one connection, a statement still open when another task
+        commits or checkpoints would make that fail."""
+        async with self._lock, self._conn.execute(sql, args) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def write(
+        self, statements: Sequence[tuple[str, tuple[object, ...]]], size: int = 0
+    ) -> int:
+        """Run `statements` as one durable transaction, after the room check for `size` bytes,
+        then empty the WAL (as `store` does). Returns the rows the last statement changed."""
+        async with self._lock:
+            if size:
+                await self._make_room(size)
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                changed = 0
+                for sql, args in statements:
+                    changed = (await self._conn.execute(sql, args)).rowcount
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute(_CHECKPOINT)
+        return changed
 
     async def store(self, report: Report) -> ReportId:
         """Seal `report` to every recipient and commit it durably. Returns only after COMMIT.

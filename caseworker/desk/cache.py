@@ -1,8 +1,11 @@
 """The desk's local cache: sealed envelopes only, on the caseworker's own computer.
 
-Reports and case events are kept exactly as the server sent them (sealed), so the cache is as safe
-at rest as the vault: opening it needs her key and passphrase. Beside them: the day of the last
-sync, the team's public keys, and her choice of language. Nothing decrypted is ever written here.
+Reports, case events and the survivors' follow-up messages are kept exactly as the server sent
+them (sealed), so the cache is as safe at rest as the vault: opening it needs her key and
+passphrase. Beside them: the day of the last sync, the team's public keys, her choice of language,
+the public reply key of each report whose writer took a receipt, and the ids of the follow-up
+messages this caseworker has opened (ids only: which message is new to her). Nothing decrypted is
+ever written here.
 
 One file per key (by its fingerprint) in the user's data folder (``$XDG_DATA_HOME`` or
 ``~/.local/share``/``safe-report-desk``), owner-only, with the vault's pragmas: secure delete, no
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from storage.events import EventId
+from storage.followups import MessageId
 from storage.report import ReportId
 
 _T = TypeVar("_T")
@@ -37,6 +41,19 @@ CREATE TABLE IF NOT EXISTS events (
     report_id BLOB NOT NULL CHECK (length(report_id) = 16),
     day TEXT NOT NULL CHECK (date(day) IS day),
     envelope BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    id BLOB PRIMARY KEY CHECK (length(id) = 16),
+    report_id BLOB NOT NULL CHECK (length(report_id) = 16),
+    day TEXT NOT NULL CHECK (date(day) IS day),
+    envelope BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reply_keys (
+    report_id BLOB PRIMARY KEY CHECK (length(report_id) = 16),
+    public_key TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seen_messages (
+    id BLOB PRIMARY KEY CHECK (length(id) = 16)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
@@ -63,6 +80,16 @@ class CachedEvent:
     """A sealed case event as the cache holds it."""
 
     id: EventId
+    report_id: ReportId
+    day: str
+    envelope: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CachedMessage:
+    """One of her sealed follow-up messages as the cache holds it."""
+
+    id: MessageId
     report_id: ReportId
     day: str
     envelope: bytes
@@ -205,6 +232,102 @@ class Cache:
             )
         ]
 
+    # --- follow-up: her messages, the reply keys, which messages she opened ------------------
+
+    @_locked
+    def message_ids(self) -> set[MessageId]:
+        """Every cached follow-up message's id."""
+        return {MessageId(bytes(m)) for (m,) in self._conn.execute("SELECT id FROM messages")}
+
+    @_locked
+    def add_messages(self, messages: Iterable[CachedMessage]) -> None:
+        """Keep these sealed follow-up messages (one transaction)."""
+        with self._transaction():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO messages (id, report_id, day, envelope) VALUES (?, ?, ?, ?)",
+                [(m.id.value, m.report_id.value, m.day, m.envelope) for m in messages],
+            )
+
+    @_locked
+    def messages(self) -> list[CachedMessage]:
+        """Every cached follow-up message."""
+        return [
+            CachedMessage(MessageId(bytes(mid)), ReportId(bytes(rid)), str(day), bytes(envelope))
+            for mid, rid, day, envelope in self._conn.execute(
+                "SELECT id, report_id, day, envelope FROM messages"
+            )
+        ]
+
+    @_locked
+    def messages_by_id(self, ids: Iterable[MessageId]) -> list[CachedMessage]:
+        """The cached follow-up messages among `ids` (each read alone: they may carry files)."""
+        found = []
+        for mid in ids:
+            row = self._conn.execute(
+                "SELECT report_id, day, envelope FROM messages WHERE id = ?", (mid.value,)
+            ).fetchone()
+            if row is not None:
+                found.append(
+                    CachedMessage(mid, ReportId(bytes(row[0])), str(row[1]), bytes(row[2]))
+                )
+        return found
+
+    @_locked
+    def reply_keys(self) -> dict[ReportId, str]:
+        """The public reply key (an `srk1-` line) of every cached report that has a receipt."""
+        return {
+            ReportId(bytes(rid)): str(line)
+            for rid, line in self._conn.execute("SELECT report_id, public_key FROM reply_keys")
+        }
+
+    @_locked
+    def set_reply_keys(self, keys: dict[ReportId, str]) -> None:
+        """Replace the reply keys with the index's (every live report's, as the server lists)."""
+        with self._transaction():
+            self._conn.execute("DELETE FROM reply_keys")
+            self._conn.executemany(
+                "INSERT INTO reply_keys (report_id, public_key) VALUES (?, ?)",
+                [(rid.value, line) for rid, line in keys.items()],
+            )
+
+    @_locked
+    def seen(self) -> set[MessageId]:
+        """The follow-up messages this caseworker has opened."""
+        return {MessageId(bytes(m)) for (m,) in self._conn.execute("SELECT id FROM seen_messages")}
+
+    @_locked
+    def mark_seen(self, ids: Iterable[MessageId]) -> None:
+        """Remember that she opened these messages (ids only)."""
+        with self._transaction():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO seen_messages (id) VALUES (?)", [(i.value,) for i in ids]
+            )
+
+    @_locked
+    def drop_reports(self, ids: Iterable[ReportId]) -> int:
+        """Forget these reports with everything of theirs (she deleted her case with her
+        receipt); then truncate the WAL. Returns how many were cached."""
+        with self._transaction():
+            gone = self._drop([i.value for i in ids])
+        if gone:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return gone
+
+    def _drop(self, ids: list[bytes]) -> int:
+        pairs = [(i,) for i in ids]
+        mids = [
+            (bytes(m),)
+            for i in ids
+            for (m,) in self._conn.execute("SELECT id FROM messages WHERE report_id = ?", (i,))
+        ]
+        self._conn.executemany("DELETE FROM seen_messages WHERE id = ?", mids)
+        self._conn.executemany("DELETE FROM messages WHERE report_id = ?", pairs)
+        self._conn.executemany("DELETE FROM reply_keys WHERE report_id = ?", pairs)
+        self._conn.executemany("DELETE FROM events WHERE report_id = ?", pairs)
+        before = self._conn.total_changes
+        self._conn.executemany("DELETE FROM reports WHERE id = ?", pairs)
+        return self._conn.total_changes - before
+
     @_locked
     def counts(self) -> tuple[int, int]:
         """(reports, events) cached."""
@@ -214,8 +337,9 @@ class Cache:
 
     @_locked
     def drop_expired(self, today: str) -> int:
-        """Forget reports whose retention ended (and their events), as the server purges them;
-        then truncate the WAL so no copy lingers. Returns how many reports went."""
+        """Forget reports whose retention ended (and their events, her messages and reply key:
+        the whole thread expires with the report), as the server purges them; then truncate the
+        WAL so no copy lingers. Returns how many reports went."""
         with self._transaction():
             gone = [
                 bytes(r)
@@ -223,8 +347,7 @@ class Cache:
                     "SELECT id FROM reports WHERE expires_day <= ?", (today,)
                 )
             ]
-            self._conn.executemany("DELETE FROM events WHERE report_id = ?", [(g,) for g in gone])
-            self._conn.executemany("DELETE FROM reports WHERE id = ?", [(g,) for g in gone])
+            self._drop(gone)
         if gone:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(gone)

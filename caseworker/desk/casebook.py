@@ -2,7 +2,9 @@
 history), and the inbox's filters, search and counts over them. Pure: no I/O, no crypto.
 
 A case's state is folded from its events in order of (seq, event id): the last status wins, tags
-are switched on and off, the last assignment wins. Nothing here is ever written to disk.
+are switched on and off, the last assignment wins, and the last `reporter_status` is what she sees
+(`received` until one exists). A report whose writer took a receipt has a reply key, and her
+follow-up messages join its history by day. Nothing here is ever written to disk.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from caseworker.desk.decrypt import OpenedEvent, OpenedReport
-from storage.events import STATUSES
+from caseworker.desk.decrypt import OpenedEvent, OpenedMessage, OpenedReport
+from storage.events import REPORTER_STATUS, STATUSES
+from storage.followups import FIRST_STATUS, MessageId
 from storage.keys import PublicKey
 from storage.report import ReportId
 
@@ -37,9 +40,19 @@ class Entry:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One line of a case's timeline: a team event (`entry`) or one of her messages (`message`)."""
+
+    day: str
+    entry: Entry | None = None
+    message: OpenedMessage | None = None
+
+
 @dataclass(slots=True)
 class Case:
-    """A report and what the team recorded about it."""
+    """A report and what the team recorded about it; with a receipt, her reply key, her
+    follow-up messages and the status she sees."""
 
     report: OpenedReport
     history: list[Entry] = field(default_factory=list)
@@ -47,6 +60,23 @@ class Case:
     tags: frozenset[str] = frozenset()
     assignee: str = ""
     search: str = ""
+    reply_key: PublicKey | None = None
+    messages: list[OpenedMessage] = field(default_factory=list)
+    reporter_status: str = FIRST_STATUS
+    unread: int = 0
+
+    @property
+    def follow_up(self) -> bool:
+        """Whether she took a receipt (so she can read replies)."""
+        return self.reply_key is not None
+
+    def timeline(self) -> list[Item]:
+        """The history with her messages, by day. The server keeps days, never times: within a
+        day the team's events come in their order, then her messages (whose order that day is
+        not known)."""
+        items = [Item(e.day, entry=e) for e in self.history]
+        items += [Item(m.day, message=m) for m in sorted(self.messages, key=lambda m: m.id.value)]
+        return sorted(items, key=lambda i: (i.day, i.entry is None))
 
     @property
     def id(self) -> ReportId:
@@ -75,19 +105,22 @@ class Case:
     def refold(self) -> None:
         """Recompute status, tags, assignee and the search text from the history."""
         self.history.sort(key=lambda e: (e.seq, e.id))
-        status, tags, assignee = NEW, set[str](), ""
-        notes = []
+        status, tags, assignee, seen_by_her = NEW, set[str](), "", FIRST_STATUS
+        notes = [m.text for m in self.messages]
         for entry in self.history:
             body = entry.body
-            if entry.kind == "status":
+            if entry.kind == REPORTER_STATUS:
+                seen_by_her = str(body["status"])
+            elif entry.kind in ("reply", "note"):
+                notes.append(str(body["text"]))
+            elif entry.kind == "status":
                 status = str(body["status"])
             elif entry.kind == "tag":
                 (tags.add if body["on"] else tags.discard)(str(body["tag"]))
             elif entry.kind == "assign":
                 assignee = str(body["to"])
-            elif entry.kind == "note":
-                notes.append(str(body["text"]))
         self.status, self.tags, self.assignee = status, frozenset(tags), assignee
+        self.reporter_status = seen_by_her
         texts = [v for value in self.report.answers.values() for v in _strings(value)]
         self.search = "\n".join([*texts, *notes, *tags]).casefold()
 
@@ -114,6 +147,7 @@ class Filters:
     tag: str = ""
     assignee: str = ""
     text: str = ""
+    unread: bool = False
     page: int = 1
 
     @classmethod
@@ -135,6 +169,7 @@ class Filters:
             tag=query.get("tag", "")[:64],
             assignee=query.get("assignee", "")[:64],
             text=query.get("q", "")[:200].strip(),
+            unread=query.get("unread") == "1",
             page=page,
         )
 
@@ -152,6 +187,7 @@ class Filters:
             "not_safe": "1" if self.not_safe else "",
             "tag": self.tag,
             "assignee": self.assignee,
+            "unread": "1" if self.unread else "",
             "page": str(self.page) if self.page > 1 else "",
         }
         merged.update({k: str(v) for k, v in changes.items()})
@@ -171,6 +207,7 @@ class Filters:
             not self.tag or self.tag in case.tags,
             not self.assignee or _assigned(case, self.assignee, me),
             not self.text or self.text.casefold() in case.search,
+            not self.unread or case.unread > 0,
         )
         return all(checks)
 
@@ -199,6 +236,7 @@ class Page:
     matching: int
     page: int
     pages: int
+    unread: int = 0  # cases (under the other filters, any status) with messages she has not opened
 
 
 class Casebook:
@@ -208,15 +246,66 @@ class Casebook:
         self.me = me
         self.cases: dict[ReportId, Case] = {}
         self.orphans: dict[ReportId, list[Entry]] = {}
+        self.orphan_messages: dict[ReportId, list[OpenedMessage]] = {}
+        self.reply_keys: dict[ReportId, PublicKey] = {}
+        self.seen: set[MessageId] = set()
         self.not_for_this_key = 0
         self.damaged = 0
 
     def add_reports(self, reports: Iterable[OpenedReport]) -> None:
-        """Add decrypted reports (with any events that arrived before them)."""
+        """Add decrypted reports (with any events and messages that arrived before them)."""
         for report in reports:
-            case = Case(report=report, history=self.orphans.pop(report.id, []))
+            case = Case(
+                report=report,
+                history=self.orphans.pop(report.id, []),
+                reply_key=self.reply_keys.get(report.id),
+                messages=self.orphan_messages.pop(report.id, []),
+            )
+            self._recount(case)
             case.refold()
             self.cases[report.id] = case
+
+    def add_messages(self, messages: Iterable[OpenedMessage]) -> None:
+        """Add her decrypted follow-up messages to their cases (kept aside until the report is
+        there)."""
+        touched: set[ReportId] = set()
+        for message in messages:
+            case = self.cases.get(message.report_id)
+            found = (
+                case.messages
+                if case is not None
+                else self.orphan_messages.setdefault(message.report_id, [])
+            )
+            if all(m.id != message.id for m in found):
+                found.append(message)
+                touched.add(message.report_id)
+        for rid in touched:
+            if rid in self.cases:
+                self._recount(self.cases[rid])
+                self.cases[rid].refold()
+
+    def set_reply_keys(self, keys: Mapping[ReportId, PublicKey]) -> None:
+        """Which reports have a receipt (their writers' public reply keys, as last synced)."""
+        self.reply_keys = dict(keys)
+        for rid, case in self.cases.items():
+            case.reply_key = self.reply_keys.get(rid)
+
+    def mark_seen(self, ids: Iterable[MessageId]) -> None:
+        """She opened these messages: they are no longer new."""
+        self.seen.update(ids)
+        for case in self.cases.values():
+            self._recount(case)
+
+    def _recount(self, case: Case) -> None:
+        case.unread = sum(1 for m in case.messages if m.id not in self.seen)
+
+    def drop(self, ids: Iterable[ReportId]) -> None:
+        """Forget these cases (she deleted hers with her receipt)."""
+        for rid in ids:
+            self.cases.pop(rid, None)
+            self.orphans.pop(rid, None)
+            self.orphan_messages.pop(rid, None)
+            self.reply_keys.pop(rid, None)
 
     def add_events(self, events: Iterable[OpenedEvent]) -> None:
         """Add decrypted events to their cases (kept aside until the report is there)."""
@@ -251,10 +340,12 @@ class Casebook:
         me = self.me.fingerprint
         counts: Counter[str] = Counter()
         matching: list[Case] = []
+        unread = 0
         for case in self.cases.values():
             if not filters.matches(case, me, ignore_status=True):
                 continue
             counts[case.status] += 1
+            unread += case.unread > 0
             if filters.status == "all" or case.status == filters.status:
                 matching.append(case)
         matching.sort(key=lambda c: (c.report.received_day, c.id.value), reverse=True)
@@ -263,7 +354,7 @@ class Casebook:
         shown = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         all_counts = {s: counts.get(s, 0) for s in STATUSES}
         all_counts["all"] = sum(counts.values())
-        return Page(shown, all_counts, len(matching), page, pages)
+        return Page(shown, all_counts, len(matching), page, pages, unread)
 
     def selection(self, filters: Filters) -> list[Case]:
         """Every case matching `filters` (for an export), newest first."""

@@ -14,17 +14,19 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from caseworker.desk.cache import CachedEvent, CachedReport
+from caseworker.desk.cache import CachedEvent, CachedMessage, CachedReport
 from storage.envelope import open_envelope
 from storage.errors import NotForThisKey, StorageError
 from storage.events import CaseEvent, EventId, SignedEvent, author_key, open_event
+from storage.followups import MessageId, open_message
 from storage.keys import PrivateKey
 from storage.report import Attachment, ReportId
 
 CHUNK = 250
+_REPORT, _EVENT, _MESSAGE = "report", "event", "message"
 # Below this many envelopes a pool costs more to start than it saves.
 POOL_THRESHOLD = 1500
 
@@ -62,12 +64,26 @@ class OpenedEvent:
     signed: SignedEvent
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedMessage:
+    """One of her follow-up messages, decrypted: the day she wrote, her words (attacker-controlled:
+    only ever shown escaped) and her files' descriptions."""
+
+    id: MessageId
+    report_id: ReportId
+    day: str
+    language: str
+    text: str
+    attachments: tuple[AttachmentInfo, ...]
+
+
 @dataclass(slots=True)
 class Opening:
     """The result of opening a set of envelopes: what opened, and how many did not (by reason)."""
 
     reports: list[OpenedReport]
     events: list[OpenedEvent]
+    messages: list[OpenedMessage] = field(default_factory=list)
     not_for_this_key: int = 0
     damaged: int = 0
 
@@ -124,6 +140,25 @@ def open_event_rows(
     return out
 
 
+def open_message_rows(
+    kind: str, raw: bytes, signing: bytes | None, rows: Sequence[tuple[bytes, bytes, bytes]]
+) -> list[tuple[Any, ...]]:
+    """Open her follow-up message rows `(message id, report id, envelope)` with one key."""
+    key = _key(kind, raw, signing)
+    out: list[tuple[Any, ...]] = []
+    for mid, rid, envelope in rows:
+        try:
+            message = open_message(envelope, MessageId(mid), ReportId(rid), key)
+        except StorageError as error:
+            out.append(("!", _failure(error)))
+            continue
+        words = message.answers.get("message", "")
+        files = tuple((a.kind, a.mime, a.name, len(a.data)) for a in message.attachments)
+        text = words if isinstance(words, str) else ""
+        out.append((mid, rid, message.received_day, message.language, text, files))
+    return out
+
+
 # --- the desk side --------------------------------------------------------------------------------
 
 
@@ -144,6 +179,18 @@ def _event(row: tuple[Any, ...]) -> OpenedEvent:
     event = CaseEvent(kind=kind, body=body, day=day, seq=seq)
     signed = SignedEvent(event, author_key(author), name)
     return OpenedEvent(EventId(eid), ReportId(rid), signed)
+
+
+def _message(row: tuple[Any, ...]) -> OpenedMessage:
+    mid, rid, day, language, text, files = row
+    return OpenedMessage(
+        id=MessageId(mid),
+        report_id=ReportId(rid),
+        day=day,
+        language=language,
+        text=text,
+        attachments=tuple(AttachmentInfo(*f) for f in files),
+    )
 
 
 def _warm() -> int:
@@ -188,10 +235,12 @@ class Decryptor:
         reports: Sequence[CachedReport],
         events: Sequence[CachedEvent],
         progress: Progress | None = None,
+        messages: Sequence[CachedMessage] = (),
     ) -> Opening:
-        """Open every report and event; `progress(n)` is called with the running count."""
+        """Open every report, event and follow-up message; `progress(n)` is called with the
+        running count."""
         opening = Opening(reports=[], events=[])
-        total = len(reports) + len(events)
+        total = len(reports) + len(events) + len(messages)
         key_args = (key.kind, key.raw, key.signing)
         report_chunks = [
             [
@@ -204,19 +253,30 @@ class Decryptor:
             [(e.id.value, e.report_id.value, e.envelope) for e in events[i : i + CHUNK]]
             for i in range(0, len(events), CHUNK)
         ]
+        message_chunks = [
+            [(m.id.value, m.report_id.value, m.envelope) for m in messages[i : i + CHUNK]]
+            for i in range(0, len(messages), CHUNK)
+        ]
         loop = asyncio.get_running_loop()
         if total >= POOL_THRESHOLD:
             self.start()
         pool: Executor | None = self._pool if total >= POOL_THRESHOLD else None
-        jobs = [
-            (loop.run_in_executor(pool, open_report_rows, *key_args, chunk), True)
-            for chunk in report_chunks
-        ] + [
-            (loop.run_in_executor(pool, open_event_rows, *key_args, chunk), False)
-            for chunk in event_chunks
-        ]
+        jobs = (
+            [
+                (loop.run_in_executor(pool, open_report_rows, *key_args, chunk), _REPORT)
+                for chunk in report_chunks
+            ]
+            + [
+                (loop.run_in_executor(pool, open_event_rows, *key_args, chunk), _EVENT)
+                for chunk in event_chunks
+            ]
+            + [
+                (loop.run_in_executor(pool, open_message_rows, *key_args, chunk), _MESSAGE)
+                for chunk in message_chunks
+            ]
+        )
         done = 0
-        for job, is_report in jobs:
+        for job, what in jobs:
             rows = await job
             for row in rows:
                 if row[0] == "!":
@@ -224,10 +284,12 @@ class Decryptor:
                         opening.not_for_this_key += 1
                     else:
                         opening.damaged += 1
-                elif is_report:
+                elif what == _REPORT:
                     opening.reports.append(_report(row))
-                else:
+                elif what == _EVENT:
                     opening.events.append(_event(row))
+                else:
+                    opening.messages.append(_message(row))
             done += len(rows)
             if progress is not None:
                 progress(done)
@@ -237,3 +299,8 @@ class Decryptor:
 def open_attachments(key: PrivateKey, cached: CachedReport) -> list[Attachment]:
     """A report's attachments with their bytes (for its page; kept in memory only)."""
     return list(open_envelope(cached.envelope, cached.id, key).attachments)
+
+
+def open_message_attachments(key: PrivateKey, cached: CachedMessage) -> list[Attachment]:
+    """The files of one of her follow-up messages, with their bytes (in memory only)."""
+    return list(open_message(cached.envelope, cached.id, cached.report_id, key).attachments)

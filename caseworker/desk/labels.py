@@ -35,6 +35,21 @@ STATUS_NAMES = {
     "closed": N_("desk.status.closed"),
     "all": N_("desk.status.all"),
 }
+# The status the survivor sees (a `reporter_status` event): the desk's name for each, in the
+# caseworker's language, and the very words the bot shows her, in the report's language.
+REPORTER_STATUS_NAMES = {
+    "received": N_("desk.reporter_status.received"),
+    "reading": N_("desk.reporter_status.reading"),
+    "answered": N_("desk.reporter_status.answered"),
+    "closed": N_("desk.reporter_status.closed"),
+}
+HER_WORDS = {
+    "received": N_("followup.status.received"),
+    "reading": N_("followup.status.reading"),
+    "answered": N_("followup.status.answered"),
+    "closed": N_("followup.status.closed"),
+}
+HER_STATUS_LINE = N_("followup.thread.status")
 
 
 class Labels:
@@ -73,6 +88,13 @@ class Labels:
         if known is None or value not in known.options:
             return value
         return self.text(lang, known.options[value])
+
+    def her_status(self, lang: str, status: str) -> str:
+        """The status line the bot shows her, word for word, in her language (`lang`: the
+        report's; the desk's default when the report's is not one of ours)."""
+        lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+        words = self.text(lang, HER_WORDS.get(status, HER_WORDS["received"]))
+        return self.text(lang, HER_STATUS_LINE, {"status": words})
 
     def options(self, lang: str, field: str, values: list[str]) -> list[tuple[str, str]]:
         """(value, label) pairs for a filter's choices."""

@@ -31,7 +31,16 @@ from caseworker.render import safe_filename
 from flows.catalog import N_
 from flows.schema import LANGUAGES
 from storage.errors import ReportNotFound
-from storage.events import MAX_NOTE_CHARS, MAX_TAG_CHARS, STATUSES
+from storage.events import (
+    MAX_NOTE_CHARS,
+    MAX_REPLY_CHARS,
+    MAX_TAG_CHARS,
+    REPLY,
+    REPORTER_STATUS,
+    REPORTER_STATUSES,
+    STATUSES,
+)
+from storage.followups import MessageId
 from storage.keys import Passphrase
 from storage.report import ReportId
 
@@ -39,6 +48,8 @@ SAVED = N_("desk.saved")
 EXPORT_EMPTY = N_("desk.export.empty")
 NOTE_EMPTY = N_("desk.note.empty")
 TAG_BAD = N_("desk.tag.bad")
+REPLY_EMPTY = N_("desk.reply.empty")
+REPLY_SENT = N_("desk.reply.sent")
 # Files shown inline only when the declared type is one of these and the bytes agree.
 IMAGES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -219,18 +230,26 @@ def _case(request: web.Request) -> Case:
 async def report(request: web.Request) -> web.StreamResponse:
     case = _case(request)
     desk = request.app[DESK]
+    assert desk.book is not None
     team = {k.fingerprint for k in desk.team} | {desk.me.fingerprint}
-    return render(
+    # Marked "new" on this page, then read: the next page (and the inbox) no longer counts them.
+    new_messages = {m.id for m in case.messages if m.id not in desk.book.seen}
+    page = render(
         request,
         "report.html",
         case=case,
         names=_names(request),
         team=team,
         statuses=STATUSES,
+        reporter_statuses=REPORTER_STATUSES,
+        new_messages=new_messages,
         max_note=MAX_NOTE_CHARS,
+        max_reply=MAX_REPLY_CHARS,
         max_tag=MAX_TAG_CHARS,
         inline=_inline_kind,
     )
+    await desk.mark_read(case)
+    return page
 
 
 def _inline_kind(kind: str, mime: str) -> str:
@@ -260,14 +279,18 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     desk = request.app[DESK]
     try:
         number = int(request.match_info["n"])
-        files = await desk.files(case.id)
+        if number < 1:
+            raise ValueError(number)
+        if "message" in request.match_info:
+            message_id = MessageId.parse(request.match_info["message"])
+            files = await desk.message_files(case.id, message_id)
+        else:
+            files = await desk.files(case.id)
         item = files[number - 1]
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, ReportNotFound):
         raise web.HTTPNotFound() from None
     except DeskError:
         raise web.HTTPNotFound() from None
-    if number < 1:
-        raise web.HTTPNotFound()
     sniffed = sniff(item.data) if request.query.get("download") != "1" else None
     inline = sniffed is not None and _inline_kind(item.kind, item.mime) != ""
     if not inline:
@@ -291,7 +314,8 @@ def _quote(name: str) -> str:
 
 
 async def change(request: web.Request) -> web.StreamResponse:
-    """Status, note, tag or assignment: a signed, sealed case event."""
+    """Status, note, tag, assignment, a reply to her or the status she sees: a signed, sealed
+    case event (the last two sealed to her reply key as well)."""
     case = _case(request)
     desk = request.app[DESK]
     form = await request.post()
@@ -311,6 +335,10 @@ async def change(request: web.Request) -> web.StreamResponse:
             flash(request, "error", TAG_BAD)
             raise _see_other(f"/report/{case.id.hex}")
         body = {"tag": tag, "on": form.get("on") != "0"}
+    elif kind == REPLY:
+        return await _reply(request, case, form)
+    elif kind == REPORTER_STATUS and form.get("status") in REPORTER_STATUSES:
+        body = {"status": form["status"]}
     elif kind == "assign":
         to = str(form.get("to", ""))
         team = {k.fingerprint for k in desk.team} | {desk.me.fingerprint}
@@ -326,6 +354,25 @@ async def change(request: web.Request) -> web.StreamResponse:
     else:
         flash(request, "ok", SAVED)
     raise _see_other(f"/report/{case.id.hex}")
+
+
+async def _reply(request: web.Request, case: Case, form: Any) -> web.StreamResponse:
+    """A reply to her; with the box ticked, then "a caseworker has replied" as what she sees."""
+    desk = request.app[DESK]
+    back = f"/report/{case.id.hex}"
+    text = str(form.get("text", "")).replace("\r\n", "\n").strip()
+    if not text or len(text) > MAX_REPLY_CHARS:
+        flash(request, "error", REPLY_EMPTY)
+        raise _see_other(back)
+    try:
+        await desk.record(case.id, REPLY, {"text": text})
+        if form.get("answered") == "1":
+            await desk.record(case.id, REPORTER_STATUS, {"status": "answered"})
+    except DeskError as error:
+        flash(request, "error", error.msgid)
+    else:
+        flash(request, "ok", REPLY_SENT)
+    raise _see_other(back)
 
 
 async def sync_now(request: web.Request) -> web.StreamResponse:
@@ -460,6 +507,7 @@ def routes(app: web.Application) -> None:
     add.add_post("/search", search)
     add.add_get("/report/{id}", report)
     add.add_get("/report/{id}/file/{n}", attachment)
+    add.add_get("/report/{id}/message/{message}/file/{n}", attachment)
     add.add_post("/report/{id}/{kind}", change)
     add.add_post("/sync", sync_now)
     add.add_get("/sync-state", sync_state)

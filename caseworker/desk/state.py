@@ -23,15 +23,23 @@ from typing import Any
 from caseworker import export
 from caseworker.desk.cache import Cache, CachedEvent
 from caseworker.desk.casebook import Case, Casebook, Filters
-from caseworker.desk.decrypt import Decryptor, OpenedEvent
+from caseworker.desk.decrypt import Decryptor, OpenedEvent, open_message_attachments
 from caseworker.desk.source import LocalSource, RemoteSource, Source, SourceError
 from caseworker.desk.sync import cached_team, sync
 from caseworker.opening import Opened
 from flows.catalog import N_
 from storage.envelope import open_envelope
 from storage.errors import StorageError, WrongPassphrase
-from storage.events import CaseEvent, EventId, SignedEvent, seal_event
-from storage.keys import KeyFileInfo, Passphrase, PrivateKey, PublicKey, read_private_key_file
+from storage.events import FOR_REPORTER, CaseEvent, EventId, SignedEvent, seal_event
+from storage.followups import MessageId, seal_for_reporter
+from storage.keys import (
+    KeyFileInfo,
+    Passphrase,
+    PrivateKey,
+    PublicKey,
+    parse_public_key,
+    read_private_key_file,
+)
 from storage.report import Attachment, ReportId
 from storage.staff_store import AuditEntry
 from storage.vault import StoredReport, utc_today
@@ -46,6 +54,7 @@ REFUSED = N_("desk.error.refused")
 FAILED = N_("desk.error.failed")
 NO_TEAM = N_("desk.error.no_team")
 GONE = N_("desk.error.gone")
+NO_RECEIPT = N_("desk.error.no_receipt")
 ATTACHMENT_CACHE = 3  # reports whose files are held decrypted at once (her last few pages)
 
 
@@ -149,15 +158,19 @@ class Desk:
         key = self._key
         reports = await asyncio.to_thread(self.cache.reports)
         events = await asyncio.to_thread(self.cache.events)
-        self.progress = (0, len(reports) + len(events))
+        messages = await asyncio.to_thread(self.cache.messages)
+        self.progress = (0, len(reports) + len(events) + len(messages))
 
         def advance(done: int) -> None:
             self.progress = (done, self.progress[1])
 
-        opening = await self.decryptor.open_all(key, reports, events, advance)
+        opening = await self.decryptor.open_all(key, reports, events, advance, messages)
         book = Casebook(key.public)
+        book.seen = await asyncio.to_thread(self.cache.seen)
+        book.set_reply_keys(await self._reply_keys())
         book.add_reports(opening.reports)
         book.add_events(opening.events)
+        book.add_messages(opening.messages)
         book.not_for_this_key, book.damaged = opening.not_for_this_key, opening.damaged
         book.drop_expired(self.today().isoformat())
         self.team = await asyncio.to_thread(cached_team, self.cache)
@@ -173,6 +186,11 @@ class Desk:
             self.sync_status.error = _source_error(error).msgid
             return
         self._spawn(self._sync_forever(first_claimed=True))
+
+    async def _reply_keys(self) -> dict[ReportId, PublicKey]:
+        """The cached reply keys, parsed (sync kept only well-formed ones)."""
+        lines = await asyncio.to_thread(self.cache.reply_keys)
+        return {rid: parse_public_key(line) for rid, line in lines.items()}
 
     async def _make_source(self, key: PrivateKey) -> Source:
         if self.config.server is not None:
@@ -228,9 +246,13 @@ class Desk:
                 return  # locked meanwhile
             reports = await asyncio.to_thread(self.cache.reports_by_id, result.reports)
             events = await asyncio.to_thread(self.cache.events_by_id, result.events)
-            opening = await self.decryptor.open_all(key, reports, events)
+            messages = await asyncio.to_thread(self.cache.messages_by_id, result.messages)
+            opening = await self.decryptor.open_all(key, reports, events, None, messages)
+            book.drop(result.deleted)
+            book.set_reply_keys(await self._reply_keys())
             book.add_reports(opening.reports)
             book.add_events(opening.events)
+            book.add_messages(opening.messages)
             book.not_for_this_key += opening.not_for_this_key
             book.damaged += opening.damaged
             book.drop_expired(result.today)
@@ -276,9 +298,24 @@ class Desk:
         except StorageError:
             raise DeskError(FAILED) from None
         event_id = EventId.new()
-        envelope = await asyncio.to_thread(
-            seal_event, event, event_id, report_id, key, self.recipients(), self.my_name
-        )
+        if kind in FOR_REPORTER:
+            # Her reply key too: what the bot shows her when she types her receipt.
+            if case.reply_key is None:
+                raise DeskError(NO_RECEIPT)
+            envelope = await asyncio.to_thread(
+                seal_for_reporter,
+                event,
+                event_id,
+                report_id,
+                key,
+                self.recipients(),
+                case.reply_key,
+                self.my_name,
+            )
+        else:
+            envelope = await asyncio.to_thread(
+                seal_event, event, event_id, report_id, key, self.recipients(), self.my_name
+            )
         try:
             await source.post_event(event_id, report_id, envelope)
         except SourceError as error:
@@ -289,6 +326,23 @@ class Desk:
         book.add_events(
             [OpenedEvent(event_id, report_id, SignedEvent(event, key.public, self.my_name))]
         )
+
+    async def mark_read(self, case: Case) -> None:
+        """She opened this case: its messages from the survivor are no longer new (only their
+        ids are remembered, in the cache)."""
+        _, book, _ = self._unlocked_key_only()
+        fresh = [m.id for m in case.messages if m.id not in book.seen]
+        if fresh:
+            await asyncio.to_thread(self.cache.mark_seen, fresh)
+            book.mark_seen(fresh)
+
+    async def message_files(self, report_id: ReportId, message_id: MessageId) -> list[Attachment]:
+        """The files of one of her follow-up messages, decrypted in memory (not kept)."""
+        key, _, _ = self._unlocked_key_only()
+        found = await asyncio.to_thread(self.cache.messages_by_id, [message_id])
+        if not found or found[0].report_id != report_id:
+            raise DeskError(GONE)
+        return await asyncio.to_thread(open_message_attachments, key, found[0])
 
     async def files(self, report_id: ReportId) -> list[Attachment]:
         """A report's attachments, decrypted in memory (the last few reports' are kept)."""
@@ -392,8 +446,9 @@ class Desk:
 
 
 def case_summary(case: Case, names: dict[str, str]) -> dict[str, Any]:
-    """A case as the export writes it: status, tags, assignee, and its history by day."""
-    return {
+    """A case as the export writes it: status, tags, assignee, and its history by day; with a
+    receipt, the status she sees and her follow-up messages (words and file names, by day)."""
+    summary: dict[str, Any] = {
         "status": case.status,
         "tags": sorted(case.tags),
         "assignee": case.assignee,
@@ -408,3 +463,10 @@ def case_summary(case: Case, names: dict[str, str]) -> dict[str, Any]:
             for e in case.history
         ],
     }
+    if case.follow_up:
+        summary["reporter_status"] = case.reporter_status
+        summary["messages"] = [
+            {"day": m.day, "text": m.text, "files": [a.name for a in m.attachments]}
+            for m in sorted(case.messages, key=lambda m: (m.day, m.id.value))
+        ]
+    return summary

@@ -4,6 +4,11 @@ The cursor is a day, never a sequence number or a time: the desk asks for report
 events recorded) on or after the day before its last sync, diffs the ids against its cache, and
 fetches the missing envelopes in batches bounded by count and by size. Reports past their expiry
 day leave the cache as they leave the server.
+
+Follow-up: the index also lists her messages (fetched like events, within the server's size
+budget) and the reply key of every live report that has a receipt. A report whose key the cache
+held and the index no longer lists was deleted by her with her receipt (or purged): the desk
+forgets it with its whole thread, as the server did.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from caseworker.desk.cache import Cache, CachedEvent, CachedReport
+from caseworker.desk.cache import Cache, CachedEvent, CachedMessage, CachedReport
 from caseworker.desk.source import Source, SourceError
+from storage.errors import StorageError
 from storage.events import EventId
+from storage.followups import MessageId
 from storage.keys import PublicKey, parse_public_key
 from storage.report import ReportId
-from storage.staff_store import MAX_BATCH, IndexedReport
+from storage.staff_store import MAX_BATCH, Index, IndexedReport
 
 LAST_SYNC = "last_sync_day"
 TEAM = "team"
@@ -30,10 +37,13 @@ BATCH_BYTES = 8 * 1024 * 1024
 
 @dataclass(slots=True)
 class SyncResult:
-    """What one sync brought: new report and event ids, and how many expired reports went."""
+    """What one sync brought: new report, event and message ids, how many expired reports went,
+    and the reports she deleted with her receipt."""
 
     reports: list[ReportId] = field(default_factory=list)
     events: list[EventId] = field(default_factory=list)
+    messages: list[MessageId] = field(default_factory=list)
+    deleted: list[ReportId] = field(default_factory=list)
     dropped: int = 0
     today: str = ""
 
@@ -99,6 +109,50 @@ async def sync(source: Source, cache: Cache, *, full: bool = False) -> SyncResul
         ]
         await asyncio.to_thread(cache.add_events, events)
         result.events.extend(e.id for e in events)
+    result.messages = await _sync_messages(source, cache, index)
+    result.deleted = await _sync_reply_keys(cache, index)
     result.dropped = await asyncio.to_thread(cache.drop_expired, index.today)
     await asyncio.to_thread(cache.set_setting, LAST_SYNC, index.today)
     return result
+
+
+async def _sync_messages(source: Source, cache: Cache, index: Index) -> list[MessageId]:
+    """Fetch her follow-up messages the cache lacks (they may carry files: the server defers
+    what does not fit one answer, and the loop asks again)."""
+    have = await asyncio.to_thread(cache.message_ids)
+    days = {m.id: m.day for m in index.messages}
+    wanted = deque(m.id for m in index.messages if m.id not in have)
+    got: list[MessageId] = []
+    while wanted:
+        ids = [wanted.popleft() for _ in range(min(MAX_BATCH, len(wanted)))]
+        fetched = await source.fetch([], [], ids)
+        rows = [
+            CachedMessage(mid, rid, days[mid], envelope)
+            for mid, (rid, envelope) in fetched.messages.items()
+            if mid in days
+        ]
+        await asyncio.to_thread(cache.add_messages, rows)
+        got.extend(m.id for m in rows)
+        again = [m for m in fetched.deferred_messages if m in days and m not in got]
+        if again and not rows:
+            break  # the server sent nothing and deferred all: stop rather than loop
+        wanted.extendleft(reversed(again))
+    return got
+
+
+async def _sync_reply_keys(cache: Cache, index: Index) -> list[ReportId]:
+    """Keep the index's reply keys (well-formed ones); forget the cached reports whose key it no
+    longer lists (she deleted her case). Returns those reports' ids."""
+    keys: dict[ReportId, str] = {}
+    for rid, line in index.reply_keys.items():
+        try:
+            parse_public_key(line)
+        except StorageError:
+            continue  # a key the desk cannot seal to: that case shows no reply form
+        keys[rid] = line
+    before = await asyncio.to_thread(cache.reply_keys)
+    gone = [rid for rid in before if rid not in index.reply_keys]
+    await asyncio.to_thread(cache.set_reply_keys, keys)
+    if gone:
+        await asyncio.to_thread(cache.drop_reports, gone)
+    return gone

@@ -22,7 +22,13 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from caseworker.desk.labels import LANGUAGE_NAMES, STATUS_NAMES, Labels, pick_language
+from caseworker.desk.labels import (
+    LANGUAGE_NAMES,
+    REPORTER_STATUS_NAMES,
+    STATUS_NAMES,
+    Labels,
+    pick_language,
+)
 from caseworker.desk.state import Desk, Phase
 from caseworker.render import clean, human_size
 from flows.schema import LANGUAGES
@@ -222,6 +228,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
             lang=lang,
             languages=[(code, labels.text(code, LANGUAGE_NAMES[code])) for code in LANGUAGES],
             status_names=STATUS_NAMES,
+            reporter_status_names=REPORTER_STATUS_NAMES,
             language_names=LANGUAGE_NAMES,
             labels=labels,
             desk=desk,

@@ -64,6 +64,13 @@ POSITIVE = {
         "rss_after_expiry_vs_before",
         "wiped_by_idle_sweep",
     ],
+    "real.receipts": [
+        "alone_ms_to_replies",
+        "burst_checks",
+        "crowd_p99_ms_without",
+        "crowd_p99_ms_with",
+        "p99_ratio",
+    ],
     "vault": [
         "stored_per_second_1_recipient",
         "stored_per_second_3_recipients",
@@ -104,7 +111,7 @@ def test_smoke_mode_completes_and_reports_every_figure(tmp_path: Path) -> None:
     for figures in document["real"]["exit_after_restart"]["0"].values():
         assert figures["left_visible"] == 0 and figures["delete_calls"] >= 1
         assert figures["ms_to_clean_chat"] > 0
-    assert len(document["targets"]) == 11
+    assert len(document["targets"]) == 13
     assert all(isinstance(t["met"], bool) for t in document["targets"])
     # The table names every target with its status.
     for target in document["targets"]:

@@ -4,8 +4,9 @@ counts, newest first, one page at a time."""
 from __future__ import annotations
 
 from caseworker.desk.casebook import PAGE_SIZE, Casebook, Filters
-from caseworker.desk.decrypt import OpenedEvent, OpenedReport
+from caseworker.desk.decrypt import OpenedEvent, OpenedMessage, OpenedReport
 from storage.events import CaseEvent, EventId, SignedEvent
+from storage.followups import MessageId
 from storage.keys import generate_keypair
 from storage.report import ReportId
 
@@ -80,3 +81,49 @@ def test_pages_and_malformed_query_values() -> None:
     assert (second.page, second.pages, len(second.cases)) == (2, 2, 5)
     odd = Filters.parse({"page": "x", "status": "gone", "from": "2026-13-01", "q": "a" * 999})
     assert (odd.page, odd.status, odd.day_from, len(odd.text)) == (1, "new", "", 200)
+
+
+def message(rid: ReportId, day: str, text: str) -> OpenedMessage:
+    return OpenedMessage(MessageId.new(), rid, day, "kk", text, ())
+
+
+def test_follow_up_what_she_sees_her_messages_by_day_and_what_is_new() -> None:
+    book = Casebook(ME.public)
+    r, plain = report("2026-01-01", story="x"), report("2026-01-02", story="y")
+    early = message(r.id, "2026-01-04", "Before any reply")
+    book.add_messages([early])  # before its report, like an event
+    book.set_reply_keys({r.id: generate_keypair("mlkem768x25519").public})
+    book.add_reports([r, plain])
+    case, other = book.get(r.id), book.get(plain.id)
+    assert case is not None and other is not None
+    assert case.follow_up and not other.follow_up
+    assert case.reporter_status == "received"  # until a caseworker sets what she sees
+    book.add_events(
+        [
+            event(r.id, 1, "reply", {"text": "We read it"}),
+            event(r.id, 2, "reporter_status", {"status": "answered"}),
+            event(r.id, 3, "status", {"status": "in_progress"}),
+        ]
+    )
+    late = message(r.id, "2026-01-05", "Tuesday suits me")
+    book.add_messages([late, late])  # a second sync of the same message adds nothing
+    # The internal status and the one she sees are folded apart.
+    assert (case.status, case.reporter_status) == ("in_progress", "answered")
+    # By day; within the events' day (2026-01-05) her message comes after the team's entries.
+    timeline = [i.message.text if i.message else i.entry.kind for i in case.timeline()]  # type: ignore[union-attr]
+    assert timeline == [
+        "Before any reply",
+        "reply",
+        "reporter_status",
+        "status",
+        "Tuesday suits me",
+    ]
+    assert "tuesday suits me" in case.search and "we read it" in case.search
+    assert case.unread == 2
+    assert [c.id for c in book.inbox(Filters(status="all", unread=True)).cases] == [r.id]
+    assert book.inbox(Filters(status="closed")).unread == 1  # counted whatever the status tab
+    book.mark_seen([early.id, late.id])
+    assert case.unread == 0 and book.inbox(Filters(status="all", unread=True)).cases == []
+    assert Filters.parse({"unread": "1"}).query() == {"status": "new", "unread": "1"}
+    book.drop([r.id])  # she deleted her case with her receipt
+    assert book.get(r.id) is None and r.id not in book.reply_keys

@@ -151,6 +151,26 @@ async def test_every_change_needs_the_csrf_token_and_this_origin(
 
 
 @ASYNC
+async def test_a_reply_needs_the_csrf_token_and_a_code_for_replies(
+    opened: tuple[Browser, ReportId],
+) -> None:
+    browser, rid = opened
+    await browser.unlock()
+    await browser.get(f"/report/{rid.hex}")
+    for kind, form in (("reply", {"text": "hello"}), ("reporter_status", {"status": "closed"})):
+        path = f"/report/{rid.hex}/{kind}"
+        assert (await browser.post(path, form)).status == 403
+        assert (await browser.post(path, {**form, "csrf": "forged"})).status == 403
+        # With the token, this report (no receipt) still takes neither: nothing can reach her.
+        answer = await browser.post(path, {**form, "csrf": browser.csrf})
+        assert answer.status == 303
+        page = await (await browser.get(f"/report/{rid.hex}")).text()
+        assert "У этого сообщения нет кода для ответов" in page  # the desk's default language
+    case = browser.running.desk.book.get(rid)  # type: ignore[union-attr]
+    assert case is not None and case.history == []
+
+
+@ASYNC
 async def test_pages_carry_the_strict_headers(opened: tuple[Browser, ReportId]) -> None:
     browser, rid = opened
     await browser.unlock()

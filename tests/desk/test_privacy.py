@@ -1,5 +1,6 @@
-"""No plaintext at rest: after a full round (sync, notes, tags, an export), a raw-byte scan of
-the desk's cache folder, the staff API's files and its log finds none of what was written."""
+"""No plaintext at rest: after a full round (sync, notes, tags, a reply to her and the status she
+sees, her follow-up message synced and read, an export), a raw-byte scan of the desk's cache
+folder, the staff API's files and its log finds none of what was written, nor her receipt."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from playwright.async_api import async_playwright
 
 from caseworker.desk.casebook import Filters
 from caseworker.desk.state import Phase
+from storage.followups import Followups
 from storage.keys import Passphrase
+from storage.receipts import derive, insecure_receipt_cost, new_receipt
 from storage.report import Attachment, Report
 from storage.vault import Vault, utc_today
 from tests.desk.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -26,6 +29,8 @@ STORY = "STORY-MARKER-91f3 Меня зовут Айгерим"
 CONTACT = "CONTACT-MARKER-77ab +7 701 000 00 00"
 NOTE = "NOTE-MARKER-c0de"
 TAG = "TAG-MARKER-5e"
+REPLY = "REPLY-MARKER-3b1d we can meet on Tuesday"
+HERS = "HERS-MARKER-a7 Сіңлім мені апарады"
 PHOTO = png(rgb=(1, 2, 3))
 
 
@@ -47,8 +52,9 @@ async def test_nothing_readable_in_the_cache_the_vault_or_the_logs(tmp_path: Pat
     server_side = tmp_path / "server"
     server_side.mkdir()
     db = server_side / "vault.db"
+    receipt = new_receipt()
     async with await Vault.open(db, recipients=[aigerim.public]) as vault:
-        await vault.store(
+        report_id = await vault.store(
             Report(
                 language="ru",
                 answers={"story": STORY, "contact": CONTACT, "region": "astana"},
@@ -56,6 +62,16 @@ async def test_nothing_readable_in_the_cache_the_vault_or_the_logs(tmp_path: Pat
                 attachments=[Attachment(kind="photo", mime="image/jpeg", name="p.jpg", data=PHOTO)],
             )
         )
+        # She took a receipt and wrote back once, as the bot does it.
+        followups = Followups(vault)
+        keys = derive(receipt, await followups.salt(), insecure_receipt_cost())
+        await followups.attach(report_id, keys)
+        case_of_hers = await followups.find(keys.lookup_id)
+        assert case_of_hers is not None
+        words = Report(
+            language="kk", answers={"message": HERS}, received_day=utc_today().isoformat()
+        )
+        await followups.add_message(case_of_hers, words)
     log = server_side / "staff-api.log"
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
@@ -89,7 +105,13 @@ async def test_nothing_readable_in_the_cache_the_vault_or_the_logs(tmp_path: Pat
                 (case,) = state.book.cases.values()
                 await state.record(case.id, "note", {"text": NOTE})
                 await state.record(case.id, "tag", {"tag": TAG, "on": True})
+                assert case.follow_up and [m.text for m in case.messages] == [HERS]
+                await state.record(case.id, "reply", {"text": REPLY})
+                await state.record(case.id, "reporter_status", {"status": "answered"})
+                await state.mark_read(case)
+                assert case.unread == 0 and case.reporter_status == "answered"
                 data = await state.export(state.selection(Filters(status="all")), "json", True, {})
+                assert HERS.encode() in data and REPLY.encode() in data
                 assert STORY.encode() in data  # the export is plaintext: made in memory, handed out
                 files = await state.files(case.id)
                 assert files[0].data == PHOTO
@@ -102,7 +124,17 @@ async def test_nothing_readable_in_the_cache_the_vault_or_the_logs(tmp_path: Pat
     assert {p.name for p in scanned} >= {"cache.sqlite3", "vault.db", "staff-api.log"}
     for path in scanned:
         raw = path.read_bytes()
-        for marker in (STORY, CONTACT, NOTE, TAG, "Айгерим"):
+        for marker in (
+            STORY,
+            CONTACT,
+            NOTE,
+            TAG,
+            REPLY,
+            HERS,
+            "Айгерим",
+            receipt.digits,
+            receipt.shown,
+        ):
             assert marker.encode() not in raw, f"{marker} in {path.name}"
         assert PHOTO not in raw, f"the photo in {path.name}"
     assert "listening on" in log.read_text()  # the log was written, and holds none of it

@@ -11,9 +11,18 @@ from datetime import timedelta
 
 from storage.envelope import open_envelope
 from storage.events import CaseEvent, EventId, open_event, seal_event
-from storage.keys import PrivateKey
-from storage.report import ReportId
-from storage.vault import utc_today
+from storage.followups import (
+    Case,
+    Followups,
+    MessageId,
+    open_message,
+    read_thread,
+    seal_for_reporter,
+)
+from storage.keys import PrivateKey, parse_public_key
+from storage.receipts import derive, insecure_receipt_cost, new_receipt
+from storage.report import Report, ReportId
+from storage.vault import Vault, utc_today
 from tests.staff_api.live import LiveApi
 
 
@@ -155,3 +164,44 @@ def test_a_settings_error_is_one_line(tmp_path) -> None:  # type: ignore[no-unty
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "STAFF_API_LISTEN" in result.stderr
     json.dumps(result.stderr)
+
+
+async def _with_receipt(api: LiveApi, team: list[PrivateKey]) -> tuple[Case, MessageId, PrivateKey]:
+    """What the bot does when she takes a receipt and later writes back."""
+    async with await Vault.open(api.db, recipients=[k.public for k in team]) as vault:
+        followups = Followups(vault)
+        keys = derive(new_receipt(), await followups.salt(), insecure_receipt_cost())
+        await followups.attach(api.report_ids[2], keys)
+        case = await followups.find(keys.lookup_id)
+        assert case is not None
+        words = Report(
+            language="en",
+            answers={"message": "WRITES-BACK-1"},
+            received_day=utc_today().isoformat(),
+        )
+        return case, await followups.add_message(case, words), keys.reply_key
+
+
+def test_her_messages_and_reply_key_sync_and_a_reply_reaches_her(
+    api: LiveApi, team: list[PrivateKey]
+) -> None:
+    case, message_id, her_key = api.run(_with_receipt(api, team))
+    rid = case.report_id
+    listed = api.call(team[1], "GET", f"/v1/index?since={utc_today().isoformat()}").json()
+    assert listed["reply_keys"] == {rid.hex: case.reply_key.text}
+    assert [message_id.hex, rid.hex, utc_today().isoformat()] == listed["messages"][0][:3]
+    got = api.call(team[1], "POST", "/v1/fetch", {"messages": [message_id.hex]}).json()
+    report_hex, b64 = got["messages"][message_id.hex]
+    assert report_hex == rid.hex and got["deferred_messages"] == []
+    opened = open_message(base64.b64decode(b64), message_id, rid, team[1])
+    assert opened.answers == {"message": "WRITES-BACK-1"}
+    # The desk replies: a case event sealed to the team and to her reply key, posted as any event.
+    eid = EventId.new()
+    reply = CaseEvent(kind="reply", body={"text": "WE-READ-IT"}, day=utc_today().isoformat(), seq=1)
+    reply_key = parse_public_key(listed["reply_keys"][rid.hex])
+    envelope = seal_for_reporter(reply, eid, rid, team[1], [k.public for k in team], reply_key)
+    post = {"id": eid.hex, "report": rid.hex, "envelope": base64.b64encode(envelope).decode()}
+    assert api.call(team[1], "POST", "/v1/events", post).status == 201
+    thread = read_thread([(eid, envelope)], rid, her_key, [k.public for k in team])
+    assert [r.text for r in thread.replies] == ["WE-READ-IT"]
+    assert open_event(envelope, eid, rid, team[0]).event == reply  # the team reads it too

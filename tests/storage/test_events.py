@@ -109,7 +109,7 @@ def test_an_event_keeps_a_day_never_a_time(day: str) -> None:
 
 def test_an_unknown_kind_from_a_later_version_is_kept(team: list[PrivateKey]) -> None:
     later = CaseEvent(
-        kind="reply", body={"text": "We can help.", "lang": "kk"}, day="2026-11-21", seq=3
+        kind="triage", body={"text": "We can help.", "lang": "kk"}, day="2026-11-21", seq=3
     )
     eid, rid = EventId.new(), ReportId.new()
     envelope = seal_event(later, eid, rid, team[0], [team[0].public])
