@@ -77,8 +77,6 @@ class Session:
     # a plain list (an empty deque costs ten times more, in every one of thousands of sessions).
     recent: list[float] = field(default_factory=list)
     flood_warned: bool = False
-    # When her reports of the last hour were sent (the store's clock), for the hourly limit.
-    reports_sent: tuple[float, ...] = ()
     # Follow-up (bot/followup.py). The id of the report she just sent, while she may still take a
     # receipt for it; the receipt itself only until its screen is drawn, once; the case her
     # receipt opened (report id, reply key seed) and what she may read of it. Never the receipt
@@ -122,7 +120,6 @@ class Session:
             self.previous_nonce,
             self.recent,
             self.flood_warned,
-            self.reports_sent,
             self.receipt_offer,
             self.receipt_shown,
             self.case,
@@ -150,7 +147,6 @@ class Session:
             previous_nonce,
             recent,
             flood_warned,
-            reports_sent,
             receipt_offer,
             receipt_shown,
             case,
@@ -173,7 +169,6 @@ class Session:
             previous_nonce=previous_nonce,
             recent=recent,
             flood_warned=flood_warned,
-            reports_sent=reports_sent,
             receipt_offer=receipt_offer,
             receipt_shown=receipt_shown,
             case=case,

@@ -200,7 +200,6 @@ def _busy_session(text: str = "Her words, her street") -> Session:
         previous_nonce="prev-Xy",
         recent=[1.5, 2.25],
         flood_warned=True,
-        reports_sent=(100.0, 2000.5),
         receipt_offer=bytes(16),
         receipt_shown="0000 1111 2222 3333",
         case=(bytes(16), bytes(range(32))),
