@@ -75,7 +75,9 @@ async def _converse(emu: Emulator) -> SimUser:
     return user
 
 
-async def _exit(by: str, user: SimUser) -> None:
+async def exit_by(by: str, user: SimUser) -> None:
+    """She leaves by typing an exit word (``by="word"``) or by tapping her newest screen's exit
+    button, whose callback data carries the conversation's anchor."""
     if by == "word":
         await user.send("exit")
         return
@@ -102,7 +104,7 @@ async def one(workdir: Path, env: dict[str, str], others: int) -> dict[str, Any]
                 for by, user in women.items():
                     before = len(emu.calls)
                     started = time.perf_counter()
-                    await _exit(by, user)
+                    await exit_by(by, user)
                     clean = await _until(partial(_clean, user), 120)
                     ms = (time.perf_counter() - started) * 1000
                     chat = str(user.chat.id)

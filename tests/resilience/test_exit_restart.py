@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.render import exit_anchor
-from telegram_emulator.client import Emulator, SimUser
+from bench.restart import exit_by
+from telegram_emulator.client import Emulator
 from tests import modes
 from tests.e2e.test_exit_field import converse_busy, crowd, left_of_hers, say, until, wiped
 from tests.resilience.test_kill import BotProcess
@@ -70,16 +70,6 @@ async def exit_after_restart(tmp_path: Path, others: int) -> Figures:
         print(f"exit after restart by {by}, {others} others: {calls} calls", end=" ")
         print(f"({deletes} deleteMessages over {span} ids), {ms:.0f} ms")
     return figures
-
-
-async def exit_by(by: str, user: SimUser) -> None:
-    if by == "word":
-        await user.send("exit")
-        return
-    message = user.keyboard_message
-    assert message is not None
-    data = next(d for _, d in message.flat_buttons if d is not None and exit_anchor(d))
-    await user.press_data(message.message_id, data)
 
 
 @pytest.mark.parametrize("others", [0, 10, 50])
