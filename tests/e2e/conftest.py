@@ -132,7 +132,9 @@ async def running_bot(
                 )
             )
             # It answers Telegram before it handles an update: settle waits for that work too.
-            unwatch = emu.watch_work(lambda: app.webhook.handling if app.webhook else 0)
+            unwatch: Callable[[], None] | None = emu.watch_work(
+                lambda: app.webhook.handling if app.webhook else 0
+            )
         else:
             task = asyncio.create_task(
                 app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=concurrent)
