@@ -7,12 +7,14 @@ stack over loopback HTTP without threads.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
+from aiogram import Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import TelegramObject
 from aiohttp import web
 
 from telegram_emulator.clock import Clock
@@ -130,6 +132,39 @@ class Emulator:
         def unwatch() -> None:
             if probe in self._work:
                 self._work.remove(probe)
+
+        return unwatch
+
+    def watch_dispatcher(self, dp: Dispatcher) -> Callable[[], None]:
+        """Make :meth:`settle` also wait for the updates ``dp`` is handling; returns a function
+        to stop.
+
+        Polling with ``handle_as_tasks`` (aiogram's default, and production's) confirms an
+        update with the next getUpdates, before its handler has run: a handler that thinks
+        between two requests looks quiet to the emulator, and on a loaded machine settle
+        returned before the bot answered. An outer middleware counts what is in hand.
+        """
+        handling = 0
+
+        async def count(
+            handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+            event: TelegramObject,
+            data: dict[str, Any],
+        ) -> Any:
+            nonlocal handling
+            handling += 1
+            try:
+                return await handler(event, data)
+            finally:
+                handling -= 1
+                self.server.traffic.touch()
+
+        dp.update.outer_middleware.register(count)
+        unwatch_work = self.watch_work(lambda: handling)
+
+        def unwatch() -> None:
+            unwatch_work()
+            dp.update.outer_middleware.unregister(count)
 
         return unwatch
 

@@ -132,13 +132,18 @@ async def running_bot(
                 )
             )
             # It answers Telegram before it handles an update: settle waits for that work too.
-            unwatch = emu.watch_work(lambda: app.webhook.handling if app.webhook else 0)
+            unwatch: Callable[[], None] | None = emu.watch_work(
+                lambda: app.webhook.handling if app.webhook else 0
+            )
         else:
             task = asyncio.create_task(
                 app.run(handle_signals=False, polling_timeout=1, handle_as_tasks=concurrent)
             )
             ready.set()
-            unwatch = None
+            # Handled as tasks, an update is confirmed before it is handled: settle waits for
+            # the updates in hand as it does for a webhook's (unwatched, one at a time, the
+            # next getUpdates comes only after the handler).
+            unwatch = emu.watch_dispatcher(app.dp) if concurrent else None
         harness = Harness(emu=emu, app=app, clock=clock)
         try:
             await asyncio.wait_for(ready.wait(), 10)

@@ -29,22 +29,29 @@ THANKS = "Thank you"
 
 
 async def start_in_english(user: SimUser, settle: Settle) -> None:
-    await user.command("/start")
-    await settle()
-    await user.press("✓ English")
-    await settle()
+    await answered(user, user.command("/start"), settle)
+    await answered(user, user.press("✓ English"), settle)
 
 
 async def draft_report(user: SimUser, story: str, settle: Settle) -> None:
     """From the main menu to the review screen of a report that carries ``story``."""
     for label in BEFORE_STORY:
-        await user.press(label)
-        await settle()
-    await user.send(story)
-    await settle()
+        await answered(user, user.press(label), settle)
+    await answered(user, user.send(story), settle)
     for label in AFTER_STORY:
-        await user.press(label)
-        await settle()
+        await answered(user, user.press(label), settle)
+
+
+async def answered(user: SimUser, act: Awaitable[object], settle: Settle) -> None:
+    """Do ``act``, wait until the bot changed her chat, then until it is quiet.
+
+    A bot in another process answers its webhook before it handles the update, out of the
+    emulator's sight: quiet alone can come before the answer on a loaded machine.
+    """
+    before = user.bot_changes
+    await act
+    await until(user, lambda: True, before)
+    await settle()
 
 
 async def until(

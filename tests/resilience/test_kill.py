@@ -19,6 +19,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ from tests import modes
 from tests.e2e.conftest import Caseworker
 from tests.e2e.test_process import free_port, webhook_env
 from tests.resilience.conftest import texts
-from tests.resilience.flows import SEND, THANKS, draft_report, start_in_english
+from tests.resilience.flows import SEND, THANKS, draft_report, start_in_english, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,6 +156,9 @@ async def submit(emu: Emulator, story: str, *, wait: bool = True) -> SimUser:
     await draft_report(user, story, quiet)
     await user.press(SEND)
     if wait:
+        # Sealing runs after the webhook was answered, out of the emulator's sight: wait for
+        # her "thank you" itself (bounded), then for quiet.
+        await until(user, partial(acknowledged, user))
         await settle(emu)
     return user
 

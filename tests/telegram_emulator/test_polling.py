@@ -184,3 +184,21 @@ async def test_group_channel_other_bot_and_edits_reach_the_bot(bot: Bot, emu: Em
             "msg:private:True:beep",
         ]
     )
+
+
+async def test_settle_waits_for_a_watched_dispatcher_between_requests(
+    bot: Bot, emu: Emulator
+) -> None:
+    dp = Dispatcher()
+
+    @dp.message()
+    async def thinks(message: Message) -> None:
+        await asyncio.sleep(0.3)  # work without a request in flight, as on a loaded machine
+        await message.answer("done")
+
+    emu.watch_dispatcher(dp)
+    user = emu.user("A")
+    async with polling(dp, bot):
+        await user.send("go")
+        await emu.settle()
+        assert [m.text for m in user.visible] == ["go", "done"]

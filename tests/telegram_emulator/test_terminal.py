@@ -53,7 +53,9 @@ async def test_terminal_shows_new_edited_and_deleted(bot: Bot, emu: Emulator) ->
     user = emu.user("Aigerim")
     stdin = io.StringIO("/start\n3\n1\nhello\n/start\n2\n:q\nnever read\n")
     stdout = io.StringIO()
-    async with polling(exit_bot(bot, emu), bot):
+    dp = exit_bot(bot, emu)
+    emu.watch_dispatcher(dp)  # each line waits for the answer to the one before
+    async with polling(dp, bot):
         await TerminalChat(emu, user, stdin=stdin, stdout=stdout, settle_timeout=3).run()
     out = stdout.getvalue()
     assert "you › /start" in out
@@ -74,7 +76,9 @@ async def test_terminal_ends_at_end_of_input_and_numbers_without_keyboard_are_te
 ) -> None:
     user = emu.user("A")
     stdout = io.StringIO()
-    async with polling(exit_bot(bot, emu), bot):
+    dp = exit_bot(bot, emu)
+    emu.watch_dispatcher(dp)
+    async with polling(dp, bot):
         await TerminalChat(emu, user, stdin=io.StringIO("42\n:location"), stdout=stdout).run()
     out = stdout.getvalue()
     assert "bot › You said: 42" in out
