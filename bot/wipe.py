@@ -242,14 +242,19 @@ class Wiper:
                     await self._delete(job, batch)
                     del job.ids[: len(batch)]
                     continue
-                first, last = job.spans[-1]
+                # Out of the list while its batch is deleted: a second wipe joining meanwhile
+                # appends its own spans, so "the last span" would be another one afterwards.
+                span = job.spans.pop()
+                first, last = span
                 assert last is not None  # closed above
                 top = list(range(max(first, last - BATCH + 1), last + 1))
-                await self._delete(job, top)
+                try:
+                    await self._delete(job, top)
+                except BaseException:
+                    job.spans.append(span)  # not deleted: tried again with the rest
+                    raise
                 if top[0] > first:
-                    job.spans[-1] = (first, top[0] - 1)
-                else:
-                    job.spans.pop()
+                    job.spans.append((first, top[0] - 1))
         except TelegramRetryAfter as exc:
             wait = float(exc.retry_after)
             self.pacer.pause(wait)

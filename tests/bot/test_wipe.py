@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any, cast
+
 import pytest
+from aiogram import Bot
 
 from bot.pacing import Pacer
-from bot.wipe import batches, clip
+from bot.wipe import Wiper, batches, clip
 
 
 def test_batches_of_at_most_100_without_duplicates() -> None:
@@ -38,3 +42,55 @@ async def test_the_pacer_lets_the_first_exit_through_and_makes_the_rest_wait() -
     assert pacer.wait_needed() == pytest.approx(0.2)
     pacer.pause(3.0)  # a flood wait holds everyone back
     assert pacer.wait_needed() == pytest.approx(3.0)
+
+
+class _Sent:
+    def __init__(self, message_id: int) -> None:
+        self.message_id = message_id
+
+
+class FakeBot:
+    """Just the calls the wiper makes; a delete can be held to let a second wipe arrive."""
+
+    def __init__(self) -> None:
+        self.deleted: list[int] = []
+        self.said: list[str] = []
+        self.hold: asyncio.Event | None = None
+        self.held = asyncio.Event()
+        self.next_id = 10_000
+
+    async def delete_messages(self, chat_id: int, message_ids: list[int]) -> bool:
+        if self.hold is not None:
+            hold, self.hold = self.hold, None
+            self.held.set()
+            await hold.wait()
+        self.deleted.extend(message_ids)
+        return True
+
+    async def delete_message(self, chat_id: int, message_id: int) -> bool:
+        self.deleted.append(message_id)
+        return True
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> _Sent:
+        self.said.append(text)
+        self.next_id += 1
+        return _Sent(self.next_id)
+
+
+def _wiper(bot: FakeBot, **kwargs: Any) -> Wiper:
+    return Wiper(cast(Bot, bot), pacer=Pacer(rate=1e6, burst=1000), **kwargs)
+
+
+async def test_a_wipe_joining_while_a_span_is_deleted_has_its_own_span_deleted() -> None:
+    bot = FakeBot()
+    wiper = _wiper(bot)
+    bot.hold = release = asyncio.Event()
+    first = asyncio.create_task(wiper.wipe(1, [], [(1, 150)], goodbye="bye", note="note"))
+    await bot.held.wait()  # the first wipe's span is being deleted
+    assert await wiper.wipe(1, [], [(500, 800)], note="note") is False
+    release.set()
+    assert await first is True
+    assert set(range(500, 801)) <= set(bot.deleted)
+    assert set(range(1, 151)) <= set(bot.deleted)
+    assert bot.said == ["bye"]
+    await wiper.close()
