@@ -49,6 +49,9 @@ MAX_RANGE_IDS = 30_000
 RETRY_WORKERS = 4
 # Calls of a first exit that go at once; the rest of a wide span waits its turn (bot.pacing).
 URGENT_CALLS = 20
+# Seconds the notes of wipes still unconfirmed at shutdown get, all sent at once: the stop
+# timeout (deploy: TimeoutStopSec=300) is spent by then on SHUTDOWN_WIPE_SECONDS (≤270) and more.
+NOTES_WITHIN = 10.0
 # A message the bot sends to learn how far her chat's ids go (see Job.ranges); deleted at once.
 PROBE_TEXT = "…"
 
@@ -374,15 +377,24 @@ class Wiper:
         finally:
             UNRECORDED.reset(token)
 
-    async def drain(self, seconds: float) -> int:
+    async def drain(self, seconds: float, *, notes_within: float = NOTES_WITHIN) -> int:
         """Wait until every queued wipe is confirmed, at most ``seconds`` (a shutdown); the chats
-        still unconfirmed then are shown the note. Returns how many."""
+        still unconfirmed then are shown the note, all at once, within ``notes_within`` seconds.
+        Returns how many."""
         waiting = [job.done for job in self._pending.values()]
         if waiting:
             await asyncio.wait(waiting, timeout=seconds)
         left = list(self._pending.values())
-        for job in left:
-            await self._show_note(job)
+        if left:
+            # One after another, each could take a minute with Telegram down: far past the stop
+            # timeout, and the process killed before the last chats got their note.
+            notes = [asyncio.create_task(self._show_note(job)) for job in left]
+            _, late = await asyncio.wait(notes, timeout=notes_within)
+            if late:
+                incidents.note("wipe note not sent before shutdown")
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*notes, return_exceptions=True)
         await self.close()
         return len(left)
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError
 
 from bot.pacing import Pacer
 from bot.wipe import Wiper, batches, clip
@@ -58,12 +59,16 @@ class FakeBot:
         self.hold: asyncio.Event | None = None
         self.held = asyncio.Event()
         self.next_id = 10_000
+        self.down = False
+        self.fail_deletes = False
 
     async def delete_messages(self, chat_id: int, message_ids: list[int]) -> bool:
         if self.hold is not None:
             hold, self.hold = self.hold, None
             self.held.set()
             await hold.wait()
+        if self.fail_deletes:
+            raise TelegramNetworkError(cast(Any, None), "down")
         self.deleted.extend(message_ids)
         return True
 
@@ -73,6 +78,8 @@ class FakeBot:
 
     async def send_message(self, chat_id: int, text: str, **_: object) -> _Sent:
         self.said.append(text)
+        if self.down:
+            await asyncio.Event().wait()  # Telegram down: the send never answers
         self.next_id += 1
         return _Sent(self.next_id)
 
@@ -94,3 +101,16 @@ async def test_a_wipe_joining_while_a_span_is_deleted_has_its_own_span_deleted()
     assert set(range(1, 151)) <= set(bot.deleted)
     assert bot.said == ["bye"]
     await wiper.close()
+
+
+async def test_notes_at_shutdown_go_out_together_within_one_bound() -> None:
+    bot = FakeBot()
+    bot.fail_deletes = True
+    wiper = _wiper(bot, backoff=3600.0, max_backoff=3600.0, note_after=3600.0)
+    for chat_id in (1, 2, 3):
+        assert await wiper.wipe(chat_id, [5, 6], note="note") is False
+    bot.down = True
+    # One after another, the first note's send would hold the shutdown for ever.
+    left = await asyncio.wait_for(wiper.drain(0.0, notes_within=0.1), timeout=10.0)
+    assert left == 3
+    assert bot.said == ["note"] * 3  # every chat's note was at least tried
