@@ -316,10 +316,22 @@ class Wiper:
     def _queue(self, job: Job, delay: float) -> None:
         heapq.heappush(self._retry, (self.clock() + delay, next(self._order), job))
         self._wake.set()
+        self._workers = [task for task in self._workers if not task.done()]
         while len(self._workers) < RETRY_WORKERS:
             self._workers.append(asyncio.create_task(self._retry_worker()))
 
     async def _retry_worker(self) -> None:
+        while True:
+            job = await self._next_due()
+            try:
+                await self._run(job)
+            except Exception as exc:  # a worker that died would leave every queued wipe waiting
+                incidents.note("wipe retry failed unexpectedly", exc)
+                if self._pending.get(job.chat_id) is job:
+                    self._queue(job, self.max_backoff)
+
+    async def _next_due(self) -> Job:
+        """Wait for the queued job whose retry is due first, and take it off the queue."""
         while True:
             if not self._retry:
                 self._wake.clear()
@@ -333,7 +345,7 @@ class Wiper:
                     await asyncio.wait_for(self._wake.wait(), wait)
                 continue
             heapq.heappop(self._retry)
-            await self._run(job)
+            return job
 
     def _after(self, seconds: float, job: Job) -> None:
         """Show the note if ``job`` is still unconfirmed after ``seconds``."""

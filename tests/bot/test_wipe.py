@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -10,7 +11,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError
 
 from bot.pacing import Pacer
-from bot.wipe import Wiper, batches, clip
+from bot.wipe import RETRY_WORKERS, Wiper, batches, clip
 
 
 def test_batches_of_at_most_100_without_duplicates() -> None:
@@ -78,10 +79,22 @@ class FakeBot:
 
     async def send_message(self, chat_id: int, text: str, **_: object) -> _Sent:
         self.said.append(text)
+        if text == "boom":
+            raise RuntimeError("not a Telegram error")
         if self.down:
             await asyncio.Event().wait()  # Telegram down: the send never answers
         self.next_id += 1
         return _Sent(self.next_id)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait for ``condition`` (the retries run on their own), within a generous safety bound."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout=10.0)
 
 
 def _wiper(bot: FakeBot, **kwargs: Any) -> Wiper:
@@ -114,3 +127,20 @@ async def test_notes_at_shutdown_go_out_together_within_one_bound() -> None:
     left = await asyncio.wait_for(wiper.drain(0.0, notes_within=0.1), timeout=10.0)
     assert left == 3
     assert bot.said == ["note"] * 3  # every chat's note was at least tried
+
+
+async def test_a_retry_that_fails_unexpectedly_leaves_the_other_wipes_retried() -> None:
+    bot = FakeBot()
+    bot.fail_deletes = True
+    wiper = _wiper(bot, backoff=0.01, max_backoff=0.01, note_after=3600.0)
+    for chat_id in range(1, RETRY_WORKERS + 1):  # as many broken retries as there are workers
+        assert await wiper.wipe(chat_id, [5], goodbye="boom", note="note") is False
+    bot.fail_deletes = False
+    await _until(lambda: bot.said.count("boom") == RETRY_WORKERS)
+    bot.fail_deletes = True
+    assert await wiper.wipe(99, [5], goodbye="bye", note="note") is False
+    bot.fail_deletes = False
+    # Still retried: the workers whose retry failed were guarded (or replaced).
+    await _until(lambda: "bye" in bot.said)
+    assert wiper.pending == 0
+    await wiper.close()
