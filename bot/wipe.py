@@ -49,6 +49,9 @@ MAX_RANGE_IDS = 30_000
 RETRY_WORKERS = 4
 # Calls of a first exit that go at once; the rest of a wide span waits its turn (bot.pacing).
 URGENT_CALLS = 20
+# Seconds the notes of wipes still unconfirmed at shutdown get, all sent at once: the stop
+# timeout (deploy: TimeoutStopSec=300) is spent by then on SHUTDOWN_WIPE_SECONDS (≤270) and more.
+NOTES_WITHIN = 10.0
 # A message the bot sends to learn how far her chat's ids go (see Job.ranges); deleted at once.
 PROBE_TEXT = "…"
 
@@ -242,14 +245,19 @@ class Wiper:
                     await self._delete(job, batch)
                     del job.ids[: len(batch)]
                     continue
-                first, last = job.spans[-1]
+                # Out of the list while its batch is deleted: a second wipe joining meanwhile
+                # appends its own spans, so "the last span" would be another one afterwards.
+                span = job.spans.pop()
+                first, last = span
                 assert last is not None  # closed above
                 top = list(range(max(first, last - BATCH + 1), last + 1))
-                await self._delete(job, top)
+                try:
+                    await self._delete(job, top)
+                except BaseException:
+                    job.spans.append(span)  # not deleted: tried again with the rest
+                    raise
                 if top[0] > first:
-                    job.spans[-1] = (first, top[0] - 1)
-                else:
-                    job.spans.pop()
+                    job.spans.append((first, top[0] - 1))
         except TelegramRetryAfter as exc:
             wait = float(exc.retry_after)
             self.pacer.pause(wait)
@@ -308,10 +316,22 @@ class Wiper:
     def _queue(self, job: Job, delay: float) -> None:
         heapq.heappush(self._retry, (self.clock() + delay, next(self._order), job))
         self._wake.set()
+        self._workers = [task for task in self._workers if not task.done()]
         while len(self._workers) < RETRY_WORKERS:
             self._workers.append(asyncio.create_task(self._retry_worker()))
 
     async def _retry_worker(self) -> None:
+        while True:
+            job = await self._next_due()
+            try:
+                await self._run(job)
+            except Exception as exc:  # a worker that died would leave every queued wipe waiting
+                incidents.note("wipe retry failed unexpectedly", exc)
+                if self._pending.get(job.chat_id) is job:
+                    self._queue(job, self.max_backoff)
+
+    async def _next_due(self) -> Job:
+        """Wait for the queued job whose retry is due first, and take it off the queue."""
         while True:
             if not self._retry:
                 self._wake.clear()
@@ -325,7 +345,7 @@ class Wiper:
                     await asyncio.wait_for(self._wake.wait(), wait)
                 continue
             heapq.heappop(self._retry)
-            await self._run(job)
+            return job
 
     def _after(self, seconds: float, job: Job) -> None:
         """Show the note if ``job`` is still unconfirmed after ``seconds``."""
@@ -369,15 +389,24 @@ class Wiper:
         finally:
             UNRECORDED.reset(token)
 
-    async def drain(self, seconds: float) -> int:
+    async def drain(self, seconds: float, *, notes_within: float = NOTES_WITHIN) -> int:
         """Wait until every queued wipe is confirmed, at most ``seconds`` (a shutdown); the chats
-        still unconfirmed then are shown the note. Returns how many."""
+        still unconfirmed then are shown the note, all at once, within ``notes_within`` seconds.
+        Returns how many."""
         waiting = [job.done for job in self._pending.values()]
         if waiting:
             await asyncio.wait(waiting, timeout=seconds)
         left = list(self._pending.values())
-        for job in left:
-            await self._show_note(job)
+        if left:
+            # One after another, each could take a minute with Telegram down: far past the stop
+            # timeout, and the process killed before the last chats got their note.
+            notes = [asyncio.create_task(self._show_note(job)) for job in left]
+            _, late = await asyncio.wait(notes, timeout=notes_within)
+            if late:
+                incidents.note("wipe note not sent before shutdown")
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*notes, return_exceptions=True)
         await self.close()
         return len(left)
 
