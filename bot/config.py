@@ -154,7 +154,7 @@ def _address(env: Mapping[str, str], key: str, default: Address | None) -> Addre
         return default
     host, sep, port = raw.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ConfigError(f"{key} must be HOST:PORT (like 127.0.0.1:8080), got {raw!r}")
     return host, int(port)
 
