@@ -70,6 +70,8 @@ class Settings:
     vault_max_mb: int = 4096
     # Reports stored per (UTC) day by everyone together; past it, reports wait for tomorrow.
     reports_per_day: int = 300
+    # Reports one account may store in any 24 hours: a few accounts cannot spend everyone's day.
+    reports_per_account_day: int = 10
     directory_file: Path | None = None
     organisation: str = ""
     log_level: str = "WARNING"
@@ -242,6 +244,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         evidence_memory_mb=evidence_memory_mb,
         vault_max_mb=int(_number(merged, "VAULT_MAX_MB", 4096, 1, 10_000_000)),
         reports_per_day=int(_number(merged, "REPORTS_PER_DAY", 300, 1, 1_000_000)),
+        reports_per_account_day=int(_number(merged, "REPORTS_PER_ACCOUNT_DAY", 10, 1, 1_000_000)),
         directory_file=Path(merged["DIRECTORY_FILE"]) if merged.get("DIRECTORY_FILE") else None,
         organisation=merged.get("ORGANISATION", "").strip(),
         log_level=level,
