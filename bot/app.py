@@ -283,12 +283,14 @@ def build_app(
     providers: dict[str, Provider] = {"directory": show_directory}
     params: dict[str, str] = {}
     services: dict[str, ServiceFn] = {}
+    delivered: dict[str, Callable[[Session], None]] = {}
     sink = None
     if desk is not None:
         providers["review"] = desk.review
         params.update(desk.limits())
         followup = Followup(vault=desk.vault, translator=translator, gate=receipts or ReceiptGate())
         providers["receipt"], providers["thread"] = followup.receipt, followup.thread
+        delivered["receipt"] = followup.receipt_delivered
         services.update(followup.services())
         sink = _sink(desk, followup)
     else:
@@ -311,6 +313,7 @@ def build_app(
         providers=providers,
         params=params,
         services=services,
+        delivered=delivered,
     )
     # No FSM: sessions live in SessionStore; aiogram's FSM context per update was pure cost.
     dp = Dispatcher(storage=NoStorage(), disable_fsm=True, conversation=conversation, desk=desk)

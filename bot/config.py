@@ -70,6 +70,8 @@ class Settings:
     vault_max_mb: int = 4096
     # Reports stored per (UTC) day by everyone together; past it, reports wait for tomorrow.
     reports_per_day: int = 300
+    # Reports one account may store in any 24 hours: a few accounts cannot spend everyone's day.
+    reports_per_account_day: int = 10
     directory_file: Path | None = None
     organisation: str = ""
     log_level: str = "WARNING"
@@ -154,7 +156,7 @@ def _address(env: Mapping[str, str], key: str, default: Address | None) -> Addre
         return default
     host, sep, port = raw.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ConfigError(f"{key} must be HOST:PORT (like 127.0.0.1:8080), got {raw!r}")
     return host, int(port)
 
@@ -242,6 +244,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         evidence_memory_mb=evidence_memory_mb,
         vault_max_mb=int(_number(merged, "VAULT_MAX_MB", 4096, 1, 10_000_000)),
         reports_per_day=int(_number(merged, "REPORTS_PER_DAY", 300, 1, 1_000_000)),
+        reports_per_account_day=int(_number(merged, "REPORTS_PER_ACCOUNT_DAY", 10, 1, 1_000_000)),
         directory_file=Path(merged["DIRECTORY_FILE"]) if merged.get("DIRECTORY_FILE") else None,
         organisation=merged.get("ORGANISATION", "").strip(),
         log_level=level,

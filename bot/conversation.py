@@ -84,6 +84,7 @@ class Conversation:
         tally: Tally | None = None,
         wiper: Wiper | None = None,
         services: Mapping[str, ServiceFn] | None = None,
+        delivered: Mapping[str, Callable[[Session], None]] | None = None,
     ) -> None:
         self.book = book
         self.wiper = wiper
@@ -93,6 +94,9 @@ class Conversation:
         self.settings = settings
         self.report_sink = report_sink
         self.providers = dict(providers or {})
+        # Called once a screen showing that provider's part reached her (a receipt shown once
+        # is dropped from the session only then: a send that failed must not lose it).
+        self.delivered = dict(delivered or {})
         self.services = dict(services or {})
         missing = {name for screen in book.screens.values() for name in screen.shows} - set(
             self.providers
@@ -192,8 +196,10 @@ class Conversation:
                 )
             except TelegramBadRequest as exc:
                 if "not modified" in exc.message:
+                    self._delivered(session)  # what she has on screen already says it
                     return
             else:
+                self._delivered(session)
                 await self._replace_live(bot, session, edit, dispose)
                 return
         if self.settings.exit_pin and not session.pinned:
@@ -203,7 +209,14 @@ class Conversation:
             text=rendered.text,
             reply_markup=InlineKeyboardMarkup.model_validate(rendered.markup),
         )
+        self._delivered(session)
         await self._replace_live(bot, session, sent.message_id, dispose)
+
+    def _delivered(self, session: Session) -> None:
+        screen = self.book.screen(session.state.screen or LANGUAGE)
+        for name in screen.shows:
+            if name in self.delivered:
+                self.delivered[name](session)
 
     async def _pin_header(self, bot: Bot, session: Session) -> list[int]:
         """Pin a neutral first message, silently: after an unclean restart, a typed exit finds
@@ -368,9 +381,15 @@ class Conversation:
         except Exception as exc:  # her session is as it was; she may simply try again
             incidents.note(f"service {effect.name} failed", exc)
             target, notice = None, Notice(SERVICE_FAILED)
+        before = session.state, session.nonce
         if target is not None:
             session.state = replace(session.state, screen=self.book.arrive(target), return_to=None)
-        await self.show(bot, session, notice, edit=pressed_message_id, dispose=dispose)
+        try:
+            await self.show(bot, session, notice, edit=pressed_message_id, dispose=dispose)
+        except TelegramAPIError:
+            # As for a press: she was told to try again, so her old screen's buttons still work.
+            session.state, session.nonce = before
+            raise
 
     async def _submit(
         self, bot: Bot, session: Session, effect: Submit, pressed_message_id: int | None

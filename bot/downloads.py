@@ -16,7 +16,7 @@ import asyncio
 import ssl
 
 import certifi
-from aiohttp import ClientSession, ClientTimeout, TCPConnector
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 # Downloads at once, for the whole bot. Few: each is one file of at most 20 MB, and they are
 # many times rarer than the calls they must not crowd out.
@@ -28,6 +28,14 @@ _CHUNK = 64 * 1024
 
 class TooLarge(Exception):
     """The file is larger than it may be; reading stopped there."""
+
+
+class DownloadFailed(Exception):
+    """The file could not be had; the message names the HTTP status or the error's type only.
+
+    aiohttp's own errors carry the URL, and a file URL holds the bot token: a traceback logged
+    at DEBUG (bot.incidents) would put the token in the log.
+    """
 
 
 class Downloads:
@@ -52,8 +60,8 @@ class Downloads:
         return self._session
 
     async def fetch(self, url: str, limit: int) -> bytes:
-        """The file at ``url``; raises :class:`TooLarge` past ``limit`` bytes, an aiohttp error
-        or ``TimeoutError`` when the download fails."""
+        """The file at ``url``; raises :class:`TooLarge` past ``limit`` bytes,
+        :class:`DownloadFailed` or ``TimeoutError`` when the download fails."""
         self.waiting += 1
         try:
             await self._turns.acquire()
@@ -66,8 +74,17 @@ class Downloads:
             self._turns.release()
 
     async def _read(self, url: str, limit: int) -> bytes:
+        try:
+            return await self._body(url, limit)
+        except ClientError as exc:
+            # "from None": the traceback shows neither aiohttp's error nor its URL.
+            raise DownloadFailed(type(exc).__name__) from None
+
+    async def _body(self, url: str, limit: int) -> bytes:
         timeout = ClientTimeout(total=None, sock_connect=self.timeout)
-        async with self._pool(url).get(url, timeout=timeout, raise_for_status=True) as response:
+        async with self._pool(url).get(url, timeout=timeout) as response:
+            if response.status >= 400:
+                raise DownloadFailed(f"HTTP {response.status}")
             if response.content_length is not None and response.content_length > limit:
                 raise TooLarge
             data = bytearray()

@@ -83,6 +83,8 @@ class Followup:
 
     async def take_receipt(self, session: Session, effect: Service) -> ServiceResult:
         """A receipt for the report she just sent, kept beside it by what it derives."""
+        if session.receipt_shown is not None:
+            return effect.then, None  # drawn, but its screen never reached her: that one again
         if session.receipt_offer is None:
             return None, Notice(UNAVAILABLE)
         report_id = ReportId(session.receipt_offer)
@@ -170,11 +172,16 @@ class Followup:
     # Providers ------------------------------------------------------------------------------
 
     def receipt(self, session: Session) -> str:
-        """The receipt, once: drawn, it is gone from the session."""
-        shown, session.receipt_shown = session.receipt_shown, None
+        """The receipt, while the session holds it (:meth:`receipt_delivered` drops it)."""
+        shown = session.receipt_shown
         if shown is None:
             return html.escape(self.translator.text(language_of(session), SHOWN_ONCE))
         return html.escape(shown)
+
+    @staticmethod
+    def receipt_delivered(session: Session) -> None:
+        """The screen with the receipt reached her: shown once, it is gone from the session."""
+        session.receipt_shown = None
 
     def thread(self, session: Session) -> str:
         """The status in plain words and the replies, newest kept when they do not all fit."""

@@ -51,7 +51,8 @@ def exit_anchor(data: str | None) -> int | None:
     if data == EXIT_PREFIX:
         return 0  # buttons sent before anchors existed
     head, sep, tail = (data or "").partition(QuickExit.__separator__)
-    if head != EXIT_PREFIX or not sep or not tail.isdigit() or len(tail) > 19:
+    # isdigit() alone passes "²" and other Unicode digits, which int() then refuses.
+    if head != EXIT_PREFIX or not sep or not (tail.isascii() and tail.isdigit()) or len(tail) > 19:
         return None
     return int(tail)
 

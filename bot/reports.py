@@ -33,7 +33,7 @@ from bot.limits import (
     room_left,
     total_files_bytes,
 )
-from bot.quota import AccountQuota, DailyAllowance
+from bot.quota import REPORTS_PER_ACCOUNT_DAY, AccountQuota, DailyAllowance
 from bot.render import language_of
 from bot.sessions import Session
 from flows.catalog import N_, Translator
@@ -56,6 +56,7 @@ MEMORY_FULL = N_("report.attachment_busy")
 HOURLY_LIMIT = N_("report.limit.rate")
 VAULT_FULL = N_("report.limit.full")
 DAILY_LIMIT = N_("report.limit.daily")
+ACCOUNT_DAILY_LIMIT = N_("report.limit.account_daily")
 WORDS_ONLY = N_("report.limit.files_full")
 NONE = N_("report.review.none")
 CHARACTERS = N_("report.review.characters")
@@ -107,13 +108,14 @@ class ReportDesk:
         max_attachment_bytes: int,
         evidence_memory_bytes: int = 256 * MIB,
         reports_per_day: int = 300,
+        reports_per_account_day: int = REPORTS_PER_ACCOUNT_DAY,
     ) -> None:
         self.vault = vault
         self.book = book
         self.translator = translator
         self.max_attachment_bytes = max_attachment_bytes
         self.memory = EvidenceMemory(evidence_memory_bytes)
-        self.quota = AccountQuota()
+        self.quota = AccountQuota(per_day=reports_per_account_day)
         self.downloads = Downloads()
         self.cleaning = Cleaning()
         self.daily = DailyAllowance(reports_per_day)
@@ -144,6 +146,7 @@ class ReportDesk:
             max_attachment_bytes=settings.max_attachment_mb * MIB,
             evidence_memory_bytes=settings.evidence_memory_mb * MIB,
             reports_per_day=settings.reports_per_day,
+            reports_per_account_day=settings.reports_per_account_day,
         )
         await desk.purge_expired()
         # The installation's receipt salt exists from the first start (storage/FORMAT.md).
@@ -301,6 +304,9 @@ class ReportDesk:
             minutes = self.quota.minutes_until_next(session.chat_id, now)
             notice = Notice(HOURLY_LIMIT, {"count": self.quota.per_hour, "minutes": minutes})
             raise ReportRefused(notice)
+        if self.quota.full_for_the_day(session.chat_id, now):
+            incidents.note("report refused: daily limit of one account")
+            raise ReportRefused(Notice(ACCOUNT_DAILY_LIMIT, {"count": self.quota.per_day}))
         today = self.vault.today()
         if not self.daily.take(today):
             incidents.note("report refused: daily allowance used up")

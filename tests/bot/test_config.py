@@ -33,6 +33,8 @@ def test_defaults_need_nothing(tmp_path: Path) -> None:
         ({"EXIT_MESSAGE": "bye"}, "EXIT_MESSAGE"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"RETENTION_DAYS": "-1"}, "RETENTION_DAYS"),
+        ({"REPORTS_PER_ACCOUNT_DAY": "0"}, "REPORTS_PER_ACCOUNT_DAY"),
+        ({"METRICS_LISTEN": "127.0.0.1:8²"}, "METRICS_LISTEN"),  # a digit int() refuses
     ],
 )
 def test_a_wrong_value_names_the_setting(tmp_path: Path, env: dict[str, str], names: str) -> None:

@@ -18,7 +18,18 @@ def test_the_widest_callback_data_fits_in_64_bytes() -> None:
 def test_an_exit_button_gives_back_its_anchor_and_nothing_else_passes_for_one() -> None:
     assert exit_anchor(exit_data(12345)) == 12345
     assert exit_anchor("x") == 0  # a button from before anchors
-    for other in (None, "", "x:", "x:-1", "x:1e3", "t:abc:1", "xx:1", "x:" + "9" * 20):
+    for other in (
+        None,
+        "",
+        "x:",
+        "x:-1",
+        "x:1e3",
+        "x:²",
+        "x:1٣",
+        "t:abc:1",
+        "xx:1",
+        "x:" + "9" * 20,
+    ):
         assert exit_anchor(other) is None
 
 

@@ -22,9 +22,16 @@ from storage.staff_store import StaffStore
 from storage.vault import utc_today
 from telegram_emulator.client import SimUser
 from tests.e2e.conftest import Caseworker, Harness, bot_texts, open_menu, running_bot, tap
-from tests.e2e.followup_helpers import HAVE, messages_as_desk, reply_as_desk, report_with_receipt
+from tests.e2e.followup_helpers import (
+    CODE,
+    HAVE,
+    TAKE,
+    messages_as_desk,
+    reply_as_desk,
+    report_with_receipt,
+)
 from tests.resilience.conftest import texts
-from tests.resilience.flows import until, walk
+from tests.resilience.flows import AFTER_STORY, BEFORE_STORY, SEND, until, walk
 
 REPLY = "We read your message. You can call us on weekdays; say it is about the clinic."
 BACK = "Thank you. Tuesday at ten suits me."
@@ -277,3 +284,28 @@ async def test_the_idle_wipe_forgets_her_case_and_leaves_nothing(
     await owner.command("/start")
     await followup.settle()
     assert all(REPLY not in (m.text or "") for m in owner.visible)
+
+
+async def test_a_receipt_whose_screen_never_reached_her_is_shown_when_she_tries_again(
+    followup: Harness,
+) -> None:
+    """The receipt left the session when its screen was drawn, before Telegram took it: a failed
+    send lost it, and she could never have another. It goes only once the screen reached her."""
+    user = await open_menu(followup)
+    for label in BEFORE_STORY:
+        await tap(followup, user, label)
+    await user.send("words")
+    await followup.settle()
+    for label in (*AFTER_STORY, SEND):
+        await tap(followup, user, label)
+    assert bot_texts(user)[-1].startswith("Thank you")
+    failed = [
+        followup.emu.faults.add(method, status=400, description="Bad Request: refused")
+        for method in ("editMessageText", "sendMessage")
+    ]
+    await tap(followup, user, TAKE)
+    assert all(f.hits == 1 for f in failed)
+    assert CODE.search(" ".join(bot_texts(user))) is None  # she did not see it
+    await tap(followup, user, TAKE)
+    # The screen she pressed now shows it (the "try again" note stays below it).
+    assert CODE.search(" ".join(bot_texts(user))) is not None, bot_texts(user)

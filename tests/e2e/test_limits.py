@@ -286,3 +286,26 @@ async def test_a_nearly_full_disk_refuses_kindly_and_points_to_111(
 
 
 __all__ = ["logging"]
+
+
+@pytest.mark.parametrize("limited", [{"reports_per_account_day": 2}], indirect=True)
+async def test_one_account_is_held_to_its_days_worth_and_others_still_send(
+    limited: Harness,
+) -> None:
+    """At 3 an hour one account could store 72 a day, and five of them spend everyone's daily
+    allowance: an account is held to its own day's worth too, under the same keyed hash."""
+    incidents.report()
+    same = limited.user(language_code="en")
+    for n in range(2):
+        assert (await report_from_the_start(limited, same, f"words {n}")).startswith("Thank you")
+        await same.command("/exit")
+        await limited.settle()
+        limited.clock.advance(2 * 3600)  # past the hourly limit: only the day's one holds
+    told = await report_from_the_start(limited, same, "words 2")
+    assert told.startswith("Sorry, this one can't go today.")
+    assert "You can send 2 reports a day; please send this one tomorrow." in told
+    assert "111" in told and "112" in told
+    assert len(VaultReader(limited.app.settings.vault_path).list_rows()) == 2
+    assert incidents.report()["report refused: daily limit of one account"] == 1
+    await send_short_report(limited, "someone else's words")
+    assert len(VaultReader(limited.app.settings.vault_path).list_rows()) == 3

@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from aiogram.types import Update
 
+from bot import incidents
 from bot.config import Settings
 from bot.conversation import WIPE_WORKERS
 from bot.render import QuickExit
@@ -81,6 +82,22 @@ async def test_exit_button_works_on_a_stale_message_after_restart(harness: Harne
     # What the restarted bot still knows of (the pressed message) is gone; no error shown.
     assert all(m.message_id != message.message_id for m in user.visible)
     assert not any("wrong" in (t or "") for t in bot_texts(user))
+
+
+async def test_a_forged_exit_anchor_with_a_unicode_digit_fails_nothing(harness: Harness) -> None:
+    # "²".isdigit() is true but int("²") raises: the parse must not break in the middleware.
+    user = await converse(harness)
+    incidents.report()
+    message = user.keyboard_message
+    assert message is not None
+    await user.press_data(message.message_id, "x:²")
+    await harness.settle()
+    assert "update failed" not in incidents.report()
+    assert not any("wrong" in t for t in bot_texts(user))
+    # The bot still answers her, and her exit still works.
+    await exit_by("button", user, "en")
+    await harness.settle()
+    assert [m.text for m in user.visible] == [GOODBYE["en"]]
 
 
 async def test_a_long_conversation_is_wiped_in_batches_of_100(harness: Harness) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,22 @@ async def test_a_failed_store_keeps_the_draft_and_says_so(reporting: Harness) ->
     assert "could not be saved" in bot_texts(user)[-1]
     session = reporting.app.sessions.get(user.chat.id)
     assert session is not None and session.state.answers["report"]["story"] == "words"
+
+
+async def test_a_failed_download_logs_no_bot_token_even_at_debug(
+    reporting: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The file URL holds the token; aiohttp's error for a refused download carried it, and
+    # bot.incidents logs the failure's traceback at DEBUG.
+    caplog.set_level(logging.DEBUG)
+    user = await skip_to_evidence(reporting)
+    reporting.emu.faults.add("file", status=404)
+    await user.send_photo(PHOTO)
+    await reporting.settle()
+    assert "could not be received" in bot_texts(user)[-1]
+    assert reporting.emu.token not in caplog.text
+    assert reporting.emu.token.split(":")[1] not in caplog.text
+    assert "evidence not downloaded: DownloadFailed" in caplog.text
 
 
 async def test_files_over_the_limit_are_not_downloaded_or_kept(reporting: Harness) -> None:
