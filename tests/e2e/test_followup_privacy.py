@@ -5,15 +5,13 @@ receipt, chat id or message text is in any file or log line; the vault holds onl
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 from storage import generate_keypair
 from telegram_emulator.client import Emulator
 from tests.e2e.followup_helpers import CODE, HAVE, TAKE, messages_as_desk, reply_as_desk
-from tests.e2e.test_process import ROOT, wait_for
+from tests.e2e.test_process import bot_at_debug, wait_for
 from tests.resilience.conftest import texts
 from tests.resilience.flows import (
     AFTER_STORY,
@@ -38,26 +36,7 @@ async def test_at_debug_a_receipt_and_its_thread_leave_no_trace(tmp_path: Path) 
     key = generate_keypair("mlkem768x25519")
     vault = tmp_path / "vault" / "reports.sqlite3"
     async with Emulator() as emu:
-        env = {
-            "PATH": os.environ["PATH"],
-            "PYTHONPATH": str(ROOT),
-            "HOME": str(tmp_path),
-            "BOT_TOKEN": emu.token,
-            "BOT_API_BASE": emu.base_url,
-            "LOG_LEVEL": "DEBUG",
-            "REPORT_RECIPIENTS": key.public.text,
-            "VAULT_PATH": str(vault),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await bot_at_debug(emu, tmp_path, key.public.text, vault)
         try:
             await wait_for(lambda: emu.calls_to("getUpdates"))
             user = emu.user(

@@ -140,32 +140,39 @@ async def test_sigterm_wipes_everyone_and_nothing_identifying_is_written(
             assert marker.encode() not in raw, f"{marker} in {path.name}"
 
 
+async def bot_at_debug(
+    emu: Emulator, tmp_path: Path, recipients: str, vault: Path
+) -> asyncio.subprocess.Process:
+    """``python -m bot run`` against ``emu`` at LOG_LEVEL=DEBUG, its output piped for a scan."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": emu.token,
+        "BOT_API_BASE": emu.base_url,
+        "LOG_LEVEL": "DEBUG",
+        "REPORT_RECIPIENTS": recipients,
+        "VAULT_PATH": str(vault),
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def test_at_debug_a_report_leaves_no_trace_in_the_logs(tmp_path: Path) -> None:
     """The privacy scan at LOG_LEVEL=DEBUG, with a report and a file: only our loggers speak
     below WARNING, and nothing names her, her words, or the report's id."""
     key = generate_keypair("mlkem768x25519")
     vault = tmp_path / "vault" / "reports.sqlite3"
     async with Emulator() as emu:
-        env = {
-            "PATH": os.environ["PATH"],
-            "PYTHONPATH": str(ROOT),
-            "HOME": str(tmp_path),
-            "BOT_TOKEN": emu.token,
-            "BOT_API_BASE": emu.base_url,
-            "LOG_LEVEL": "DEBUG",
-            "REPORT_RECIPIENTS": key.public.text,
-            "VAULT_PATH": str(vault),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await bot_at_debug(emu, tmp_path, key.public.text, vault)
         try:
             await wait_for(lambda: emu.calls_to("getUpdates"))
             user = emu.user(
